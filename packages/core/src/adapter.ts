@@ -1,0 +1,360 @@
+/**
+ * `postgresAdapter(driver)`: a Better Auth `DBAdapter` implemented directly
+ * (not through `createAdapterFactory`, whose per-call transforms cost more
+ * than the query). Everything the factory decides per call is decided once
+ * per model in `model.ts`; each call normalises its arguments into a shape
+ * key and a value list, takes the compiled statement from the cache, and
+ * makes one round trip.
+ */
+import type { BetterAuthOptions } from "@better-auth/core";
+import type { DBAdapter, DBTransactionAdapter, JoinOption, Where } from "@better-auth/core/db/adapter";
+import { generateId as defaultGenerateId } from "@better-auth/core/utils/id";
+import {
+	buildConsumeOne,
+	buildCount,
+	buildDelete,
+	buildIncrementOne,
+	buildInsert,
+	buildSelect,
+	buildUpdate,
+	LIMIT_ONE,
+	type Statement,
+	StatementCache,
+} from "./dialect.js";
+import type { Driver } from "./driver.js";
+import { InvalidValueError, QueryError } from "./errors.js";
+import { resolveJoins } from "./join.js";
+import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "./model.js";
+import { schemaSql } from "./schema.js";
+import { applyOutputTransforms, applyRules, type OutputRule, outputRules, toDb } from "./values.js";
+import { type Condition, normalizeWhere } from "./where.js";
+
+/** Options of {@link postgresAdapter}. */
+export interface PostgresAdapterOptions extends SchemaOptions {}
+
+type Row = Record<string, unknown>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/**
+ * A Better Auth database adapter over any {@link Driver}. Pass it as
+ * `database: postgresAdapter(driver)`; Better Auth calls it with its options.
+ */
+export function postgresAdapter(
+	driver: Driver,
+	adapterOptions: PostgresAdapterOptions = {},
+): (options: BetterAuthOptions) => DBAdapter<BetterAuthOptions> {
+	return (options) => createAdapter(new Context(options, adapterOptions), driver);
+}
+
+/** Per-options state shared by an adapter and its transaction adapters. */
+class Context {
+	readonly schema: CompiledSchema;
+	readonly cache: StatementCache;
+	private readonly rules = new Map<ModelInfo, { row: OutputRule[]; nested: OutputRule[] }>();
+
+	constructor(
+		readonly options: BetterAuthOptions,
+		readonly adapterOptions: PostgresAdapterOptions,
+	) {
+		this.schema = compileSchema(options, adapterOptions);
+		this.cache = StatementCache.for(this.schema.fingerprint);
+	}
+
+	rulesOf(model: ModelInfo) {
+		let rules = this.rules.get(model);
+		if (!rules) {
+			rules = {
+				row: outputRules(model, this.schema.idKind, false),
+				nested: outputRules(model, this.schema.idKind, true),
+			};
+			this.rules.set(model, rules);
+		}
+		return rules;
+	}
+
+	/** The id to insert, or undefined to let Postgres generate it (identity). */
+	newId(model: ModelInfo, given: unknown, forceAllowId: boolean): unknown {
+		const { idKind } = this.schema;
+		const wanted = forceAllowId && given !== undefined && given !== null && given !== "" ? given : undefined;
+		if (idKind === "serial") {
+			const n = Number(wanted);
+			return wanted !== undefined && Number.isSafeInteger(n) ? n : undefined;
+		}
+		if (idKind === "uuid") return typeof wanted === "string" && UUID.test(wanted) ? wanted : crypto.randomUUID();
+		if (wanted !== undefined) return wanted;
+		const generateId = this.options.advanced?.database?.generateId;
+		if (typeof generateId === "function") return generateId({ model: model.key }) || undefined;
+		if (generateId === false) return undefined;
+		return defaultGenerateId();
+	}
+}
+
+async function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, values: unknown[]) {
+	const params = stmt.plan.map((slot) => values[slot]);
+	try {
+		return await driver.query<Row>(stmt.sql, params, { name: stmt.name });
+	} catch (error) {
+		throw new QueryError(op, model.key, error);
+	}
+}
+
+/**
+ * Input rules of Better Auth's factory for one field: ISO strings become
+ * dates, defaults (create) or `onUpdate` (update) fill absent values, then
+ * the field's own `transform.input` runs.
+ */
+async function inputValue(field: FieldInfo, value: unknown, action: "create" | "update"): Promise<unknown> {
+	const attr = field.attr;
+	if (field.kind === "date" && typeof value === "string") value = new Date(value);
+	if (action === "create") {
+		if ((value === undefined || (attr.required === true && value === null)) && attr.defaultValue !== undefined) {
+			value = typeof attr.defaultValue === "function" ? attr.defaultValue() : attr.defaultValue;
+		}
+	} else if (value === undefined && attr.onUpdate) {
+		value = attr.onUpdate();
+	}
+	if (attr.transform?.input && (value !== undefined || action === "create")) {
+		value = await attr.transform.input(value as never);
+	}
+	return value;
+}
+
+/** Resolve the columns to set for an update (`onUpdate` applied). */
+async function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: unknown[]) {
+	const fields: FieldInfo[] = [];
+	const slots: number[] = [];
+	let key = "";
+	for (const field of model.fields) {
+		let value = data[field.key];
+		if (value === undefined && !field.attr.onUpdate) continue;
+		value = await inputValue(field, value, "update");
+		if (value === undefined) continue;
+		fields.push(field);
+		slots.push(values.push(toDb(field, ctx.schema.idKind, value)) - 1);
+		key += `${field.key},`;
+	}
+	return { fields, slots, key };
+}
+
+function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOptions> {
+	const { schema, cache } = ctx;
+	const ns = schema.namespace;
+
+	const output = async (model: ModelInfo, row: Row | undefined, joins?: ReturnType<typeof resolveJoins>) => {
+		if (!row) return null;
+		applyRules(row, ctx.rulesOf(model).row);
+		if (joins) {
+			for (const join of joins.joins) {
+				const nested = ctx.rulesOf(join.model).nested;
+				const value = row[join.model.key];
+				if (Array.isArray(value)) for (const item of value) applyRules(item, nested);
+				else if (value) applyRules(value as Row, nested);
+				else row[join.model.key] = join.oneToOne ? null : [];
+			}
+		}
+		return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
+	};
+
+	const selectFields = (model: ModelInfo, select: string[] | undefined, joins: ReturnType<typeof resolveJoins>) => {
+		if (!select || select.length === 0) return model.fields;
+		const fields = new Set(select.map((name) => model.field(name)));
+		// Better Auth keeps the base side of each join in the result.
+		for (const join of joins.joins) fields.add(join.from);
+		return model.fields.filter((f) => fields.has(f));
+	};
+
+	const find = async (
+		op: "findOne" | "findMany",
+		args: {
+			model: string;
+			where?: Where[] | undefined;
+			select?: string[] | undefined;
+			join?: JoinOption | undefined;
+			limit?: number | undefined;
+			offset?: number | undefined;
+			sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
+		},
+	) => {
+		const model = schema.model(args.model);
+		const values: unknown[] = [];
+		const where: Condition[] = [];
+		const whereKey = normalizeWhere(model, schema.idKind, args.where, values, where);
+		const joins = resolveJoins(schema, model, args.join);
+		const fields = selectFields(model, args.select, joins);
+		const sort = args.sortBy ? { field: model.field(args.sortBy.field), desc: args.sortBy.direction === "desc" } : undefined;
+		let limitSlot = LIMIT_ONE;
+		let offsetSlot = -1;
+		if (op === "findMany") {
+			limitSlot = values.push(args.limit ?? schema.defaultLimit) - 1;
+			if (args.offset !== undefined && args.offset !== null) offsetSlot = values.push(args.offset) - 1;
+		}
+		const key = `s\u0003${model.key}\u0003${whereKey}\u0003${fields.length === model.fields.length ? "*" : fields.map((f) => f.key).join(",")}\u0003${joins.key}\u0003${sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : ""}\u0003${limitSlot < 0 ? limitSlot : "n"}${offsetSlot < 0 ? "" : "o"}`;
+		const stmt = cache.get(key, () => buildSelect(ns, { model, where, fields, joins: joins.joins, sort, limitSlot, offsetSlot }));
+		const { rows } = await run(driver, op, model, stmt, values);
+		return { model, rows, joins };
+	};
+
+	const adapter: DBAdapter<BetterAuthOptions> = {
+		id: "authpg",
+
+		async create({ model: modelName, data, select, forceAllowId }) {
+			const model = schema.model(modelName);
+			const input = data as Row;
+			const values: unknown[] = [];
+			const fields: FieldInfo[] = [];
+			const slots: number[] = [];
+			let key = `c\u0003${model.key}\u0003`;
+			for (const field of model.fields) {
+				const value = field === model.id
+					? ctx.newId(model, input.id, forceAllowId === true)
+					: await inputValue(field, input[field.key], "create");
+				if (value === undefined) continue;
+				fields.push(field);
+				slots.push(values.push(toDb(field, schema.idKind, value)) - 1);
+				key += `${field.key},`;
+			}
+			const returning = select?.length ? model.fields.filter((f) => select.some((s) => model.field(s) === f)) : model.fields;
+			if (returning !== model.fields) key += `\u0003${returning.map((f) => f.key).join(",")}`;
+			const stmt = cache.get(key, () => buildInsert(ns, model, fields, slots, returning));
+			const { rows } = await run(driver, "create", model, stmt, values);
+			return (await output(model, rows[0])) as never;
+		},
+
+		async findOne(args) {
+			const { model, rows, joins } = await find("findOne", args);
+			return (await output(model, rows[0], joins)) as never;
+		},
+
+		async findMany(args) {
+			const { model, rows, joins } = await find("findMany", args);
+			const result = [];
+			for (const row of rows) result.push(await output(model, row, joins));
+			return result as never;
+		},
+
+		async count({ model: modelName, where: whereInput }) {
+			const model = schema.model(modelName);
+			const values: unknown[] = [];
+			const where: Condition[] = [];
+			const key = `n\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
+			const stmt = cache.get(key, () => buildCount(ns, model, where));
+			const { rows } = await run(driver, "count", model, stmt, values);
+			return Number(rows[0]?.count ?? 0);
+		},
+
+		async update({ model: modelName, where: whereInput, update }) {
+			// As Better Auth's factory: an update without a where touches nothing.
+			if (!whereInput || whereInput.length === 0) return null;
+			const model = schema.model(modelName);
+			const values: unknown[] = [];
+			const where: Condition[] = [];
+			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
+			const set = await updateColumns(ctx, model, update as Row, values);
+			if (set.fields.length === 0) return adapter.findOne({ model: modelName, where: whereInput });
+			const key = `u\u0003${model.key}\u0003${set.key}\u0003${whereKey}`;
+			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, true));
+			const { rows } = await run(driver, "update", model, stmt, values);
+			return (await output(model, rows[0])) as never;
+		},
+
+		async updateMany({ model: modelName, where: whereInput, update }) {
+			const model = schema.model(modelName);
+			const values: unknown[] = [];
+			const where: Condition[] = [];
+			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
+			const set = await updateColumns(ctx, model, update as Row, values);
+			if (set.fields.length === 0) {
+				throw new InvalidValueError(`updateMany on "${model.key}" has no known field to set.`);
+			}
+			const key = `U\u0003${model.key}\u0003${set.key}\u0003${whereKey}`;
+			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, false));
+			return (await run(driver, "updateMany", model, stmt, values)).rowCount;
+		},
+
+		async delete({ model: modelName, where: whereInput }) {
+			await adapter.deleteMany({ model: modelName, where: whereInput });
+		},
+
+		async deleteMany({ model: modelName, where: whereInput }) {
+			const model = schema.model(modelName);
+			const values: unknown[] = [];
+			const where: Condition[] = [];
+			const key = `d\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
+			const stmt = cache.get(key, () => buildDelete(ns, model, where));
+			return (await run(driver, "deleteMany", model, stmt, values)).rowCount;
+		},
+
+		async consumeOne({ model: modelName, where: whereInput }) {
+			const model = schema.model(modelName);
+			const values: unknown[] = [];
+			const where: Condition[] = [];
+			const key = `x\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
+			const stmt = cache.get(key, () => buildConsumeOne(ns, model, where));
+			const { rows } = await run(driver, "consumeOne", model, stmt, values);
+			return (await output(model, rows[0])) as never;
+		},
+
+		async incrementOne({ model: modelName, where: whereInput, increment, set: setInput }) {
+			const model = schema.model(modelName);
+			const values: unknown[] = [];
+			const where: Condition[] = [];
+			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
+			const increments: FieldInfo[] = [];
+			const incrementSlots: number[] = [];
+			let key = `i\u0003${model.key}\u0003${whereKey}\u0003`;
+			for (const [name, delta] of Object.entries(increment ?? {})) {
+				const field = model.field(name);
+				if (typeof delta !== "number" || !Number.isFinite(delta)) {
+					throw new InvalidValueError(`incrementOne on "${model.key}.${field.key}" needs a finite number delta.`);
+				}
+				increments.push(field);
+				incrementSlots.push(values.push(delta) - 1);
+				key += `${field.key},`;
+			}
+			const set = setInput ? await updateColumns(ctx, model, setInput as Row, values) : { fields: [], slots: [], key: "" };
+			if (increments.length === 0 && set.fields.length === 0) {
+				throw new InvalidValueError(`incrementOne on "${model.key}" needs a non-empty \`increment\` or \`set\`.`);
+			}
+			key += `\u0003${set.key}`;
+			const stmt = cache.get(key, () =>
+				buildIncrementOne(ns, model, increments, incrementSlots, set.fields, set.slots, where),
+			);
+			const { rows } = await run(driver, "incrementOne", model, stmt, values);
+			return (await output(model, rows[0])) as never;
+		},
+
+		async transaction<R>(callback: (tx: DBTransactionAdapter<BetterAuthOptions>) => Promise<R>): Promise<R> {
+			if (!driver.capabilities.transactions) return callback(adapter);
+			return driver.transaction((tx) => callback(createAdapter(ctx, tx)));
+		},
+
+		async createSchema(options, file) {
+			const tables = compileSchema(options, ctx.adapterOptions);
+			const skipSession = Boolean(options.secondaryStorage && !options.session?.storeSessionInDatabase);
+			return {
+				code: schemaSql(tables, { skip: skipSession ? ["session"] : [] }),
+				path: file ?? "better-auth_migrations/authpg-schema.sql",
+			};
+		},
+
+		options: {
+			adapterConfig: {
+				adapterId: "authpg",
+				adapterName: `authpg (${driver.name})`,
+				usePlural: schema.usePlural,
+				supportsJSON: true,
+				supportsArrays: true,
+				supportsDates: true,
+				supportsBooleans: true,
+				supportsNumericIds: true,
+				supportsUUIDs: true,
+				transaction: driver.capabilities.transactions
+					? (callback) => adapter.transaction(callback as never)
+					: false,
+			},
+			schema: ctx.adapterOptions.schema ?? "public",
+		},
+	};
+	return adapter;
+}

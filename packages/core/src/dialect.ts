@@ -1,0 +1,259 @@
+/**
+ * Turns an operation shape into one parameterised Postgres statement,
+ * compiled with Kysely once per shape and cached. A hot call is a cache
+ * lookup plus mapping the call's values onto the parameter plan.
+ *
+ * Kysely builds each shape with `Param` markers in place of values; the
+ * compiled parameter list is mapped back to value slots by marker identity
+ * (Kysely's parameter order is not the order markers were placed in).
+ */
+import {
+	type CompiledQuery,
+	type AliasedExpression,
+	DummyDriver,
+	Kysely,
+	PostgresAdapter,
+	PostgresIntrospector,
+	PostgresQueryCompiler,
+	type SqlBool,
+	sql,
+} from "kysely";
+import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
+import type { FieldInfo, ModelInfo } from "./model.js";
+import { type Condition, wherePredicate } from "./where.js";
+
+/** A compiled statement: SQL text, its statement name, and its parameter plan. */
+export interface Statement {
+	readonly sql: string;
+	/**
+	 * Derived from the SQL text and the schema fingerprint: one name never
+	 * means two texts, and a schema whose column types changed (which changes
+	 * the prepared parameter types) gets new names.
+	 */
+	readonly name: string;
+	/** For each `$n`, the index of its value in the call's value list. */
+	readonly plan: readonly number[];
+}
+
+/** A value marker: stands for slot `slot` of the call's value list. */
+class Param {
+	constructor(readonly slot: number) {}
+}
+const param = (slot: number) => new Param(slot);
+
+/** A connection-less Kysely used only to compile. */
+export const compiler = new Kysely<any>({
+	dialect: {
+		createAdapter: () => new PostgresAdapter(),
+		createDriver: () => new DummyDriver(),
+		createIntrospector: (db) => new PostgresIntrospector(db),
+		createQueryCompiler: () => new PostgresQueryCompiler(),
+	},
+});
+
+/** A join resolved from Better Auth's `join` option. */
+export interface JoinShape {
+	readonly model: ModelInfo;
+	/** Column of the base table and of the joined table that must be equal. */
+	readonly from: FieldInfo;
+	readonly to: FieldInfo;
+	readonly oneToOne: boolean;
+	readonly limit: number;
+}
+
+/** `limitSlot` value for findOne's constant `limit 1`. */
+export const LIMIT_ONE = -2;
+
+export interface SelectShape {
+	readonly model: ModelInfo;
+	readonly where: readonly Condition[];
+	readonly fields: readonly FieldInfo[];
+	readonly joins: readonly JoinShape[];
+	readonly sort?: { field: FieldInfo; desc: boolean } | undefined;
+	/** Value slot of the limit; `-1` for none, `-2` for a constant `limit 1`. */
+	readonly limitSlot: number;
+	readonly offsetSlot: number;
+}
+
+const columns = (table: string, fields: readonly FieldInfo[]) =>
+	fields.map((f) => sql.id(table, f.column).as(f.key));
+
+function finish(query: { compile(): CompiledQuery }): Statement {
+	const compiled = query.compile();
+	const plan = compiled.parameters.map((p) => {
+		if (!(p instanceof Param)) throw new Error("authpg: a statement parameter is not a value marker");
+		return p.slot;
+	});
+	return { sql: compiled.sql, name: "", plan };
+}
+
+/** `select … from t [where] [order by] [limit] [offset]`, joins as sub-selects. */
+export function buildSelect(ns: string, shape: SelectShape): Statement {
+	const { model, joins } = shape;
+	const db = compiler.withSchema(ns);
+	const selections: AliasedExpression<unknown, string>[] = columns(model.table, shape.fields);
+	for (const join of joins) {
+		const sub = db
+			.selectFrom(join.model.table)
+			.select(columns(join.model.table, join.model.fields))
+			.where(sql<SqlBool>`${sql.id(join.model.table, join.to.column)} = ${sql.id(model.table, join.from.column)}`)
+			.limit(sql.lit(join.limit));
+		selections.push(join.oneToOne ? jsonObjectFrom(sub).as(join.model.key) : jsonArrayFrom(sub).as(join.model.key));
+	}
+	let query = db.selectFrom(model.table).select(selections as never);
+	const predicate = wherePredicate(model.table, shape.where, param);
+	if (predicate) query = query.where(predicate);
+	if (shape.sort) query = query.orderBy(sql.id(model.table, shape.sort.field.column), shape.sort.desc ? "desc" : "asc");
+	if (shape.limitSlot >= 0) query = query.limit(param(shape.limitSlot) as never);
+	else if (shape.limitSlot === LIMIT_ONE) query = query.limit(sql.lit(1));
+	if (shape.offsetSlot >= 0) query = query.offset(param(shape.offsetSlot) as never);
+	return finish(query);
+}
+
+/** `select count(*) from t [where]`. */
+export function buildCount(ns: string, model: ModelInfo, where: readonly Condition[]): Statement {
+	let query = compiler.withSchema(ns).selectFrom(model.table).select(sql<string>`count(*)`.as("count"));
+	const predicate = wherePredicate(model.table, where, param);
+	if (predicate) query = query.where(predicate);
+	return finish(query);
+}
+
+/** `insert … returning`; `fields[i]` takes value slot `slots[i]`. */
+export function buildInsert(
+	ns: string,
+	model: ModelInfo,
+	fields: readonly FieldInfo[],
+	slots: readonly number[],
+	returning: readonly FieldInfo[],
+): Statement {
+	const insert = compiler.withSchema(ns).insertInto(model.table);
+	const values = Object.fromEntries(fields.map((f, i) => [f.column, param(slots[i]!)]));
+	const query = fields.length > 0 ? insert.values(values) : insert.defaultValues();
+	return finish(query.returning(columns(model.table, returning) as never));
+}
+
+/** `update … set … [where] [returning]`. */
+export function buildUpdate(
+	ns: string,
+	model: ModelInfo,
+	fields: readonly FieldInfo[],
+	slots: readonly number[],
+	where: readonly Condition[],
+	returning: boolean,
+): Statement {
+	const set = Object.fromEntries(fields.map((f, i) => [f.column, param(slots[i]!)]));
+	let query = compiler.withSchema(ns).updateTable(model.table).set(set);
+	const predicate = wherePredicate(model.table, where, param);
+	if (predicate) query = query.where(predicate);
+	return finish(returning ? query.returning(columns(model.table, model.fields) as never) : query);
+}
+
+/** `delete … [where]`. */
+export function buildDelete(ns: string, model: ModelInfo, where: readonly Condition[]): Statement {
+	let query = compiler.withSchema(ns).deleteFrom(model.table);
+	const predicate = wherePredicate(model.table, where, param);
+	if (predicate) query = query.where(predicate);
+	return finish(query);
+}
+
+/**
+ * The id of one row matching `where`, locked: the target of consumeOne and
+ * incrementOne. Concurrent callers queue on the row lock and re-check `where`
+ * on the latest row version, so a row is consumed once and increments add up.
+ */
+function lockedTarget(ns: string, model: ModelInfo, where: readonly Condition[]) {
+	let target = compiler.withSchema(ns).selectFrom(model.table).select(sql.id(model.table, model.id.column).as("id"));
+	const predicate = wherePredicate(model.table, where, param);
+	if (predicate) target = target.where(predicate);
+	return sql<SqlBool>`${sql.id(model.table, model.id.column)} = (${target.limit(sql.lit(1)).forUpdate()})`;
+}
+
+/** `delete … where id = (select … limit 1 for update) returning …`: one statement. */
+export function buildConsumeOne(ns: string, model: ModelInfo, where: readonly Condition[]): Statement {
+	return finish(
+		compiler
+			.withSchema(ns)
+			.deleteFrom(model.table)
+			.where(lockedTarget(ns, model, where))
+			.returning(columns(model.table, model.fields) as never),
+	);
+}
+
+/** `update … set f = f + $n, … where id = (select … for update) returning …`. */
+export function buildIncrementOne(
+	ns: string,
+	model: ModelInfo,
+	increments: readonly FieldInfo[],
+	incrementSlots: readonly number[],
+	sets: readonly FieldInfo[],
+	setSlots: readonly number[],
+	where: readonly Condition[],
+): Statement {
+	const assignments: Record<string, unknown> = {};
+	sets.forEach((f, i) => {
+		assignments[f.column] = param(setSlots[i]!);
+	});
+	increments.forEach((f, i) => {
+		assignments[f.column] = sql`${sql.id(f.column)} + ${param(incrementSlots[i]!)}`;
+	});
+	return finish(
+		compiler
+			.withSchema(ns)
+			.updateTable(model.table)
+			.set(assignments)
+			.where(lockedTarget(ns, model, where))
+			.returning(columns(model.table, model.fields) as never),
+	);
+}
+
+/** A statement name from the SQL text (53-bit hash, base 36). */
+export function statementName(text: string): string {
+	let h1 = 0xdeadbeef;
+	let h2 = 0x41c6ce57;
+	for (let i = 0; i < text.length; i++) {
+		const ch = text.charCodeAt(i);
+		h1 = Math.imul(h1 ^ ch, 2654435761);
+		h2 = Math.imul(h2 ^ ch, 1597334677);
+	}
+	h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+	h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+	return `authpg_${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
+}
+
+/**
+ * Compiled statements, shared by every adapter over the same schema shape
+ * (creating stores per request stays cheap). Bounded: shapes come from code,
+ * but a bound keeps a pathological caller from growing it without end.
+ */
+export class StatementCache {
+	private static readonly bySchema = new Map<string, StatementCache>();
+	private readonly entries = new Map<string, Statement>();
+	private constructor(
+		private readonly fingerprint: string,
+		private readonly limit: number,
+	) {}
+
+	/** The cache shared by every adapter whose schema has this fingerprint. */
+	static for(fingerprint: string): StatementCache {
+		let cache = StatementCache.bySchema.get(fingerprint);
+		if (!cache) {
+			cache = new StatementCache(fingerprint, 2000);
+			StatementCache.bySchema.set(fingerprint, cache);
+		}
+		return cache;
+	}
+
+	get(key: string, build: () => Statement): Statement {
+		let statement = this.entries.get(key);
+		if (!statement) {
+			const built = build();
+			statement = { ...built, name: statementName(`${this.fingerprint}\u0000${built.sql}`) };
+			if (this.entries.size >= this.limit) {
+				const oldest = this.entries.keys().next().value;
+				if (oldest !== undefined) this.entries.delete(oldest);
+			}
+			this.entries.set(key, statement);
+		}
+		return statement;
+	}
+}

@@ -1,0 +1,143 @@
+/**
+ * Better Auth `where` clauses: normalised per call into a shape key and a
+ * value list, compiled once per shape into SQL.
+ *
+ * Semantics (as Better Auth's own adapters): `(all AND conditions) AND (any OR
+ * condition)`; `eq`/`ne` null become `IS NULL`/`IS NOT NULL`; `in`/`not_in`
+ * take one array parameter (`= any($1)`, `<> all($1)`), so every list length,
+ * the empty one included, is one shape; LIKE patterns match `%`, `_`, `\`
+ * literally.
+ */
+import type { Where } from "@better-auth/core/db/adapter";
+import { type Expression, type RawBuilder, type SqlBool, sql } from "kysely";
+import { InvalidValueError } from "./errors.js";
+import type { FieldInfo, IdKind, ModelInfo } from "./model.js";
+import { toDb } from "./values.js";
+
+export type Operator = NonNullable<Where["operator"]>;
+
+const operators = new Set<string>([
+	"eq",
+	"ne",
+	"lt",
+	"lte",
+	"gt",
+	"gte",
+	"in",
+	"not_in",
+	"contains",
+	"starts_with",
+	"ends_with",
+]);
+
+/** One normalised condition. */
+export interface Condition {
+	readonly field: FieldInfo;
+	readonly operator: Operator;
+	readonly or: boolean;
+	readonly insensitive: boolean;
+	/** `eq`/`ne` against null: no parameter. */
+	readonly isNull: boolean;
+	/** Index of its value in the call's value list (-1 when none). */
+	readonly slot: number;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
+
+/**
+ * Normalise `where` for `model`: push each value (converted for its column)
+ * onto `values`, the conditions onto `out`, and return the shape key.
+ */
+export function normalizeWhere(
+	model: ModelInfo,
+	idKind: IdKind,
+	where: readonly Where[] | undefined,
+	values: unknown[],
+	out: Condition[],
+): string {
+	if (!where || where.length === 0) return "";
+	let key = "";
+	for (const w of where) {
+		const field = model.field(w.field);
+		const operator = (w.operator ?? "eq") as Operator;
+		if (!operators.has(operator)) {
+			throw new InvalidValueError(`Unknown where operator "${operator}" on "${model.key}.${field.key}".`);
+		}
+		const or = w.connector === "OR";
+		let value: unknown = w.value;
+		const isNull = value === null && (operator === "eq" || operator === "ne");
+		let insensitive = false;
+		let slot = -1;
+		if (!isNull) {
+			if (operator === "in" || operator === "not_in") {
+				if (!Array.isArray(value)) {
+					if (operator === "in") {
+						throw new InvalidValueError(`The "in" operator on "${model.key}.${field.key}" needs an array value.`);
+					}
+					value = [value];
+				}
+				const list = value as unknown[];
+				insensitive = w.mode === "insensitive" && list.every((v) => typeof v === "string");
+				value = list.map((v) =>
+					insensitive ? (v as string).toLowerCase() : toDb(field, idKind, v),
+				);
+			} else if (operator === "contains" || operator === "starts_with" || operator === "ends_with") {
+				insensitive = w.mode === "insensitive" && typeof value === "string";
+				const text = escapeLike(String(value));
+				value = operator === "contains" ? `%${text}%` : operator === "starts_with" ? `${text}%` : `%${text}`;
+			} else {
+				insensitive = w.mode === "insensitive" && typeof value === "string";
+				value = toDb(field, idKind, value);
+			}
+			slot = values.length;
+			values.push(value);
+		}
+		out.push({ field, operator, or, insensitive, isNull, slot });
+		key += `${field.key}\u0001${operator}\u0001${or ? 1 : 0}${insensitive ? 1 : 0}${isNull ? 1 : 0}\u0002`;
+	}
+	return key;
+}
+
+/** Build the SQL predicate for `conditions` on `table` (undefined when empty). */
+export function wherePredicate(
+	table: string,
+	conditions: readonly Condition[],
+	param: (slot: number) => unknown,
+): Expression<SqlBool> | undefined {
+	const and: RawBuilder<SqlBool>[] = [];
+	const or: RawBuilder<SqlBool>[] = [];
+	for (const c of conditions) (c.or ? or : and).push(condition(table, c, param));
+	if (or.length > 0) and.push(sql<SqlBool>`(${sql.join(or, sql` or `)})`);
+	if (and.length === 0) return undefined;
+	return sql<SqlBool>`${sql.join(and, sql` and `)}`;
+}
+
+function condition(table: string, c: Condition, param: (slot: number) => unknown): RawBuilder<SqlBool> {
+	const column = sql.id(table, c.field.column);
+	if (c.isNull) return c.operator === "eq" ? sql`${column} is null` : sql`${column} is not null`;
+	const value = param(c.slot);
+	const lhs = c.insensitive ? sql`lower(${column})` : column;
+	switch (c.operator) {
+		case "eq":
+			return c.insensitive ? sql`${lhs} = lower(${value})` : sql`${lhs} = ${value}`;
+		case "ne":
+			return c.insensitive ? sql`${lhs} <> lower(${value})` : sql`${lhs} <> ${value}`;
+		case "lt":
+			return sql`${lhs} < ${value}`;
+		case "lte":
+			return sql`${lhs} <= ${value}`;
+		case "gt":
+			return sql`${lhs} > ${value}`;
+		case "gte":
+			return sql`${lhs} >= ${value}`;
+		case "in":
+			return sql`${lhs} = any(${value})`;
+		case "not_in":
+			return sql`${lhs} <> all(${value})`;
+		default: {
+			// contains / starts_with / ends_with: a LIKE on text.
+			const text = c.field.kind === "string" || c.field.isId ? column : sql`${column}::text`;
+			return c.insensitive ? sql`${text} ilike ${value}` : sql`${text} like ${value}`;
+		}
+	}
+}
