@@ -182,7 +182,9 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		const whereKey = normalizeWhere(model, schema.idKind, args.where, values, where);
 		const joins = resolveJoins(schema, model, args.join);
 		const fields = selectFields(model, args.select, joins);
-		const sort = args.sortBy ? { field: model.field(args.sortBy.field), desc: args.sortBy.direction === "desc" } : undefined;
+		const sort = args.sortBy
+			? { field: model.field(args.sortBy.field), desc: args.sortBy.direction === "desc" }
+			: undefined;
 		let limitSlot = LIMIT_ONE;
 		let offsetSlot = -1;
 		if (op === "findMany") {
@@ -190,7 +192,9 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 			if (args.offset !== undefined && args.offset !== null) offsetSlot = values.push(args.offset) - 1;
 		}
 		const key = `s\u0003${model.key}\u0003${whereKey}\u0003${fields.length === model.fields.length ? "*" : fields.map((f) => f.key).join(",")}\u0003${joins.key}\u0003${sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : ""}\u0003${limitSlot < 0 ? limitSlot : "n"}${offsetSlot < 0 ? "" : "o"}`;
-		const stmt = cache.get(key, () => buildSelect(ns, { model, where, fields, joins: joins.joins, sort, limitSlot, offsetSlot }));
+		const stmt = cache.get(key, () =>
+			buildSelect(ns, { model, where, fields, joins: joins.joins, sort, limitSlot, offsetSlot }),
+		);
 		const { rows } = await run(driver, op, model, stmt, values);
 		return { model, rows, joins };
 	};
@@ -206,15 +210,18 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 			const slots: number[] = [];
 			let key = `c\u0003${model.key}\u0003`;
 			for (const field of model.fields) {
-				const value = field === model.id
-					? ctx.newId(model, input.id, forceAllowId === true)
-					: await inputValue(field, input[field.key], "create");
+				const value =
+					field === model.id
+						? ctx.newId(model, input.id, forceAllowId === true)
+						: await inputValue(field, input[field.key], "create");
 				if (value === undefined) continue;
 				fields.push(field);
 				slots.push(values.push(toDb(field, schema.idKind, value)) - 1);
 				key += `${field.key},`;
 			}
-			const returning = select?.length ? model.fields.filter((f) => select.some((s) => model.field(s) === f)) : model.fields;
+			const returning = select?.length
+				? model.fields.filter((f) => select.some((s) => model.field(s) === f))
+				: model.fields;
 			if (returning !== model.fields) key += `\u0003${returning.map((f) => f.key).join(",")}`;
 			const stmt = cache.get(key, () => buildInsert(ns, model, fields, slots, returning));
 			const { rows } = await run(driver, "create", model, stmt, values);
@@ -312,7 +319,9 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 				incrementSlots.push(values.push(delta) - 1);
 				key += `${field.key},`;
 			}
-			const set = setInput ? await updateColumns(ctx, model, setInput as Row, values) : { fields: [], slots: [], key: "" };
+			const set = setInput
+				? await updateColumns(ctx, model, setInput as Row, values)
+				: { fields: [], slots: [], key: "" };
 			if (increments.length === 0 && set.fields.length === 0) {
 				throw new InvalidValueError(`incrementOne on "${model.key}" needs a non-empty \`increment\` or \`set\`.`);
 			}
@@ -349,9 +358,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 				supportsBooleans: true,
 				supportsNumericIds: true,
 				supportsUUIDs: true,
-				transaction: driver.capabilities.transactions
-					? (callback) => adapter.transaction(callback as never)
-					: false,
+				transaction: driver.capabilities.transactions ? (callback) => adapter.transaction(callback as never) : false,
 			},
 			schema: ctx.adapterOptions.schema ?? "public",
 		},

@@ -8,8 +8,8 @@
  * (Kysely's parameter order is not the order markers were placed in).
  */
 import {
-	type CompiledQuery,
 	type AliasedExpression,
+	type CompiledQuery,
 	DummyDriver,
 	Kysely,
 	PostgresAdapter,
@@ -75,8 +75,7 @@ export interface SelectShape {
 	readonly offsetSlot: number;
 }
 
-const columns = (table: string, fields: readonly FieldInfo[]) =>
-	fields.map((f) => sql.id(table, f.column).as(f.key));
+const columns = (table: string, fields: readonly FieldInfo[]) => fields.map((f) => sql.id(table, f.column).as(f.key));
 
 function finish(query: { compile(): CompiledQuery }): Statement {
 	const compiled = query.compile();

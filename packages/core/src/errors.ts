@@ -50,11 +50,9 @@ export class QueryError extends AuthpgError {
 	constructor(operation: string, model: string, cause: unknown) {
 		const sqlState = sqlStateOf(cause);
 		const detail = cause instanceof Error ? cause.message : String(cause);
-		super(
-			"QUERY_FAILED",
-			`${operation} on "${model}" failed: ${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ""}`,
-			{ cause },
-		);
+		super("QUERY_FAILED", `${operation} on "${model}" failed: ${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ""}`, {
+			cause,
+		});
 		this.sqlState = sqlState;
 	}
 }

@@ -1,4 +1,4 @@
-export { postgresAdapter, type PostgresAdapterOptions } from "./adapter.js";
+export { type PostgresAdapterOptions, postgresAdapter } from "./adapter.js";
 export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
 export { AuthpgError, InvalidValueError, QueryError, UnknownFieldError, UnknownModelError } from "./errors.js";
 export * from "./kysely.js";
@@ -21,5 +21,7 @@ export {
 	type ModelInfo,
 	type SchemaOptions,
 } from "./model.js";
+export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./pg-client.js";
 export { type IndexDefinition, type SchemaStep, schemaSql } from "./schema.js";
+export { type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores.js";
 export * from "./transaction.js";

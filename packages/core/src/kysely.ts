@@ -21,8 +21,8 @@ import {
 	PostgresIntrospector,
 	PostgresQueryCompiler,
 	type QueryCompiler,
-	type TransactionSettings,
 	sql,
+	type TransactionSettings,
 } from "kysely";
 import type { Driver } from "./driver.js";
 
@@ -42,16 +42,11 @@ export interface KyselyDialectOptions {
  * holds its other callers while one is open, exactly as for the core's own
  * transactions.
  */
-export function kyselyDialect(
-	driver: Driver,
-	options: KyselyDialectOptions = {},
-): Dialect {
+export function kyselyDialect(driver: Driver, options: KyselyDialectOptions = {}): Dialect {
 	return {
 		createAdapter: (): DialectAdapter => new PostgresAdapter(),
-		createDriver: (): KyselyDriver =>
-			new DriverBridge(driver, options.closeDriverOnDestroy ?? false),
-		createIntrospector: (db): DatabaseIntrospector =>
-			new PostgresIntrospector(db),
+		createDriver: (): KyselyDriver => new DriverBridge(driver, options.closeDriverOnDestroy ?? false),
+		createIntrospector: (db): DatabaseIntrospector => new PostgresIntrospector(db),
 		createQueryCompiler: (): QueryCompiler => new PostgresQueryCompiler(),
 	};
 }
@@ -60,13 +55,7 @@ export function kyselyDialect(
 const ROLLBACK = Symbol("authpg.kysely.rollback");
 
 /** Query node kinds whose row count is "rows affected" rather than "rows returned". */
-const AFFECTING = new Set([
-	"InsertQueryNode",
-	"UpdateQueryNode",
-	"DeleteQueryNode",
-	"MergeQueryNode",
-	"RawNode",
-]);
+const AFFECTING = new Set(["InsertQueryNode", "UpdateQueryNode", "DeleteQueryNode", "MergeQueryNode", "RawNode"]);
 
 /** An open `Driver.transaction` callback, held until Kysely commits or rolls back. */
 interface HeldTransaction {
@@ -82,24 +71,14 @@ class DriverConnection implements DatabaseConnection {
 
 	constructor(readonly driver: Driver) {}
 
-	async executeQuery<R>(
-		compiled: CompiledQuery,
-	): Promise<KyselyQueryResult<R>> {
+	async executeQuery<R>(compiled: CompiledQuery): Promise<KyselyQueryResult<R>> {
 		const target = this.#held?.tx ?? this.driver;
-		const { rows, rowCount } = await target.query<R>(
-			compiled.sql,
-			compiled.parameters,
-		);
-		return AFFECTING.has(compiled.query.kind)
-			? { rows, numAffectedRows: BigInt(rowCount) }
-			: { rows };
+		const { rows, rowCount } = await target.query<R>(compiled.sql, compiled.parameters);
+		return AFFECTING.has(compiled.query.kind) ? { rows, numAffectedRows: BigInt(rowCount) } : { rows };
 	}
 
 	/** Yields the whole result in chunks: a `Driver` has no cursors, so rows are fetched at once. */
-	async *streamQuery<R>(
-		compiled: CompiledQuery,
-		chunkSize = 100,
-	): AsyncIterableIterator<KyselyQueryResult<R>> {
+	async *streamQuery<R>(compiled: CompiledQuery, chunkSize = 100): AsyncIterableIterator<KyselyQueryResult<R>> {
 		if (!Number.isInteger(chunkSize) || chunkSize <= 0) {
 			throw new Error("chunkSize must be a positive integer");
 		}
@@ -110,10 +89,7 @@ class DriverConnection implements DatabaseConnection {
 	}
 
 	async begin(settings: TransactionSettings): Promise<void> {
-		if (this.#held)
-			throw new Error(
-				"authpg: a transaction is already open on this Kysely connection",
-			);
+		if (this.#held) throw new Error("authpg: a transaction is already open on this Kysely connection");
 		// Validated before opening, so a bad setting cannot leave a transaction holding the connection.
 		const setting = transactionCharacteristics(settings);
 		let opened!: (tx: Driver) => void;
@@ -131,10 +107,7 @@ class DriverConnection implements DatabaseConnection {
 			await outcome;
 		});
 		// Also observes `done`, so a failed BEGIN cannot become an unhandled rejection; a no-op once opened.
-		done.then(
-			() => failed(new Error("authpg: the transaction ended before it opened")),
-			failed,
-		);
+		done.then(() => failed(new Error("authpg: the transaction ended before it opened")), failed);
 		const tx = await txReady;
 		const held: HeldTransaction = { tx, finish, done };
 		this.#held = held;
@@ -164,10 +137,7 @@ class DriverConnection implements DatabaseConnection {
 
 	#take(): HeldTransaction {
 		const held = this.#held;
-		if (!held)
-			throw new Error(
-				"authpg: no transaction is open on this Kysely connection",
-			);
+		if (!held) throw new Error("authpg: no transaction is open on this Kysely connection");
 		this.#held = undefined;
 		return held;
 	}
@@ -186,10 +156,7 @@ class DriverBridge implements KyselyDriver {
 		return new DriverConnection(this.driver);
 	}
 
-	beginTransaction(
-		connection: DatabaseConnection,
-		settings: TransactionSettings,
-	): Promise<void> {
+	beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
 		return asBridged(connection).begin(settings);
 	}
 
@@ -201,17 +168,8 @@ class DriverBridge implements KyselyDriver {
 		return asBridged(connection).rollback();
 	}
 
-	async savepoint(
-		connection: DatabaseConnection,
-		name: string,
-		compile: QueryCompiler["compileQuery"],
-	): Promise<void> {
-		await connection.executeQuery(
-			compile(
-				sql`savepoint ${sql.id(name)}`.toOperationNode(),
-				createQueryId(),
-			),
-		);
+	async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler["compileQuery"]): Promise<void> {
+		await connection.executeQuery(compile(sql`savepoint ${sql.id(name)}`.toOperationNode(), createQueryId()));
 	}
 
 	async rollbackToSavepoint(
@@ -219,12 +177,7 @@ class DriverBridge implements KyselyDriver {
 		name: string,
 		compile: QueryCompiler["compileQuery"],
 	): Promise<void> {
-		await connection.executeQuery(
-			compile(
-				sql`rollback to ${sql.id(name)}`.toOperationNode(),
-				createQueryId(),
-			),
-		);
+		await connection.executeQuery(compile(sql`rollback to ${sql.id(name)}`.toOperationNode(), createQueryId()));
 	}
 
 	async releaseSavepoint(
@@ -232,9 +185,7 @@ class DriverBridge implements KyselyDriver {
 		name: string,
 		compile: QueryCompiler["compileQuery"],
 	): Promise<void> {
-		await connection.executeQuery(
-			compile(sql`release ${sql.id(name)}`.toOperationNode(), createQueryId()),
-		);
+		await connection.executeQuery(compile(sql`release ${sql.id(name)}`.toOperationNode(), createQueryId()));
 	}
 
 	async releaseConnection(): Promise<void> {}
@@ -251,31 +202,20 @@ function asBridged(connection: DatabaseConnection): DriverConnection {
 	return connection;
 }
 
-const ISOLATION_LEVELS = new Set([
-	"read uncommitted",
-	"read committed",
-	"repeatable read",
-	"serializable",
-]);
+const ISOLATION_LEVELS = new Set(["read uncommitted", "read committed", "repeatable read", "serializable"]);
 const ACCESS_MODES = new Set(["read only", "read write"]);
 
 /** The `SET TRANSACTION` clause for Kysely's settings; checked against a list because it is spliced into SQL. */
-function transactionCharacteristics({
-	isolationLevel,
-	accessMode,
-}: TransactionSettings): string | undefined {
+function transactionCharacteristics({ isolationLevel, accessMode }: TransactionSettings): string | undefined {
 	const parts: string[] = [];
 	if (isolationLevel) {
 		if (!ISOLATION_LEVELS.has(isolationLevel)) {
-			throw new Error(
-				`authpg: Postgres has no isolation level "${isolationLevel}"`,
-			);
+			throw new Error(`authpg: Postgres has no isolation level "${isolationLevel}"`);
 		}
 		parts.push(`isolation level ${isolationLevel}`);
 	}
 	if (accessMode) {
-		if (!ACCESS_MODES.has(accessMode))
-			throw new Error(`authpg: unknown access mode "${accessMode}"`);
+		if (!ACCESS_MODES.has(accessMode)) throw new Error(`authpg: unknown access mode "${accessMode}"`);
 		parts.push(accessMode);
 	}
 	return parts.length > 0 ? parts.join(" ") : undefined;

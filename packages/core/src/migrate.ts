@@ -69,7 +69,10 @@ export async function introspect(driver: Driver, namespace: string): Promise<Liv
 	const tables = new Map<string, Map<string, LiveColumn>>();
 	for (const row of columns.rows) {
 		let table = tables.get(row.table);
-		if (!table) tables.set(row.table, (table = new Map()));
+		if (!table) {
+			table = new Map();
+			tables.set(row.table, table);
+		}
 		table.set(row.column, { type: row.type, nullable: row.nullable });
 	}
 	return { exists: ns.rowCount > 0, tables, indexes: new Set(indexes.rows.map((r) => r.name)) };

@@ -4,23 +4,15 @@
  * which fields need conversion on the way in or out.
  */
 import type { BetterAuthOptions } from "@better-auth/core";
-import { getAuthTables } from "@better-auth/core/db";
 import type { BetterAuthDBSchema, DBFieldAttribute } from "@better-auth/core/db";
+import { getAuthTables } from "@better-auth/core/db";
 import { UnknownFieldError, UnknownModelError } from "./errors.js";
 
 /** How ids are generated: Better Auth's `advanced.database.generateId`. */
 export type IdKind = "string" | "uuid" | "serial";
 
 /** The logical type of a field, as the core converts it. */
-export type FieldKind =
-	| "string"
-	| "number"
-	| "bigint"
-	| "boolean"
-	| "date"
-	| "json"
-	| "string[]"
-	| "number[]";
+export type FieldKind = "string" | "number" | "bigint" | "boolean" | "date" | "json" | "string[]" | "number[]";
 
 /** One column of a model. */
 export interface FieldInfo {
@@ -186,12 +178,7 @@ export function compileSchema(options: BetterAuthOptions, schemaOptions: SchemaO
 	return result;
 }
 
-function compileModel(
-	key: string,
-	table: BetterAuthDBSchema[string],
-	idKind: IdKind,
-	usePlural: boolean,
-): ModelInfo {
+function compileModel(key: string, table: BetterAuthDBSchema[string], idKind: IdKind, usePlural: boolean): ModelInfo {
 	const id: FieldInfo = {
 		key: "id",
 		column: "id",

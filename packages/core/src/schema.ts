@@ -96,7 +96,9 @@ export function createSchemaStep(schema: CompiledSchema): SchemaStep {
 export function createTableStep(schema: CompiledSchema, model: ModelInfo): SchemaStep {
 	let table = compiler.schema.withSchema(schema.namespace).createTable(model.table).ifNotExists();
 	for (const field of model.fields) {
-		table = table.addColumn(field.column, columnType(schema, field), (col) => defineColumn(schema, field, col, "create"));
+		table = table.addColumn(field.column, columnType(schema, field), (col) =>
+			defineColumn(schema, field, col, "create"),
+		);
 	}
 	return { kind: "createTable", target: model.table, sql: table.compile().sql };
 }

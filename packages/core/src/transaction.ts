@@ -7,12 +7,8 @@
  * No driver, no Node built-ins: this runs wherever the core runs.
  */
 
-import type {
-	Driver,
-	DriverCapabilities,
-	QueryOptions,
-	QueryResult,
-} from "./driver.js";
+import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
+import { AuthpgError } from "./errors.js";
 
 /** A statement's result as a connection reports it, with the command tag when the client gives one. */
 export interface StatementResult<R> extends QueryResult<R> {
@@ -66,12 +62,12 @@ export function createGate(): Gate {
  * `COMMIT` with `ROLLBACK`: a statement inside failed and its error was caught,
  * so none of the transaction's work was kept.
  */
-export class TransactionRolledBackError extends Error {
+export class TransactionRolledBackError extends AuthpgError {
 	constructor() {
 		super(
+			"TRANSACTION_ROLLED_BACK",
 			"The transaction was rolled back instead of committed: a statement in it failed and its error was caught. None of its changes were kept.",
 		);
-		this.name = "TransactionRolledBackError";
 	}
 }
 
@@ -89,13 +85,9 @@ export class TransactionRolledBackError extends Error {
  * A failed `ROLLBACK` is not reported here (the original error wins); the
  * driver sees it through its own `run` and should then discard the connection.
  */
-export async function runTransaction<T>(
-	connection: DedicatedConnection,
-	fn: (tx: Driver) => Promise<T>,
-): Promise<T> {
+export async function runTransaction<T>(connection: DedicatedConnection, fn: (tx: Driver) => Promise<T>): Promise<T> {
 	const serial = createGate();
-	const run: RunStatement = (sql, params, opts) =>
-		serial.run(() => connection.run(sql, params, opts));
+	const run: RunStatement = (sql, params, opts) => serial.run(() => connection.run(sql, params, opts));
 	await run("BEGIN", []);
 	const root = new Scope(connection, run, { savepoints: 0 }, undefined);
 	let result: T;
@@ -115,10 +107,7 @@ export async function runTransaction<T>(
 		await run("ROLLBACK", []).catch(ignore);
 		throw error;
 	}
-	if (
-		commit.command !== undefined &&
-		commit.command.toUpperCase() === "ROLLBACK"
-	) {
+	if (commit.command !== undefined && commit.command.toUpperCase() === "ROLLBACK") {
 		throw new TransactionRolledBackError();
 	}
 	return result;
@@ -144,11 +133,7 @@ class Scope {
 		this.driver = {
 			name: connection.name,
 			capabilities: connection.capabilities,
-			query: <R>(
-				sql: string,
-				params: readonly unknown[],
-				opts?: QueryOptions,
-			) => this.#query<R>(sql, params, opts),
+			query: <R>(sql: string, params: readonly unknown[], opts?: QueryOptions) => this.#query<R>(sql, params, opts),
 			transaction: (fn) => this.#children.run(() => this.#savepoint(fn)),
 			// The connection belongs to the driver that opened the transaction.
 			close: async () => {},
@@ -159,11 +144,7 @@ class Scope {
 		this.#ended = true;
 	}
 
-	async #query<R>(
-		sql: string,
-		params: readonly unknown[],
-		opts?: QueryOptions,
-	): Promise<QueryResult<R>> {
+	async #query<R>(sql: string, params: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
 		this.#assertOpen();
 		const { rows, rowCount } = await this.run<R>(sql, params, opts);
 		return { rows, rowCount };
@@ -176,9 +157,7 @@ class Scope {
 
 	#assertOpen(): void {
 		if (this.isEnded()) {
-			throw new Error(
-				"authpg: this transaction has already finished; statements can no longer run on its `tx`.",
-			);
+			throw new Error("authpg: this transaction has already finished; statements can no longer run on its `tx`.");
 		}
 	}
 
@@ -220,9 +199,7 @@ export class PreparedStatementNames {
 	/** @param max Most names kept prepared at once; at least 1. */
 	constructor(readonly max: number) {
 		if (!Number.isInteger(max) || max < 1) {
-			throw new RangeError(
-				`maxPreparedStatements must be a positive integer, got ${max}`,
-			);
+			throw new RangeError(`maxPreparedStatements must be a positive integer, got ${max}`);
 		}
 	}
 
@@ -245,10 +222,7 @@ export class PreparedStatementNames {
 	 * when making room failed (e.g. inside an aborted transaction), in which
 	 * case it should be sent unnamed.
 	 */
-	async admit(
-		name: string,
-		deallocate: (victim: string) => Promise<void>,
-	): Promise<boolean> {
+	async admit(name: string, deallocate: (victim: string) => Promise<void>): Promise<boolean> {
 		if (this.#names.delete(name)) {
 			this.#names.set(name, true);
 			return true;

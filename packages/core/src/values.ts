@@ -18,9 +18,7 @@ export function toDb(field: FieldInfo, idKind: IdKind, value: unknown): unknown 
 			return typeof value === "string" ? new Date(value) : value;
 		case "number":
 		case "bigint":
-			return typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value))
-				? Number(value)
-				: value;
+			return typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)) ? Number(value) : value;
 		case "boolean":
 			return value === "true" ? true : value === "false" ? false : value;
 		default:
@@ -43,8 +41,7 @@ export type OutputRule = readonly [key: string, convert: (value: unknown) => unk
 
 const toStringId = (v: unknown) => (v === null || v === undefined ? v : String(v));
 const toNumber = (v: unknown) => (typeof v === "string" ? Number(v) : v);
-const toNumberArray = (v: unknown) =>
-	Array.isArray(v) ? v.map((x) => (typeof x === "string" ? Number(x) : x)) : v;
+const toNumberArray = (v: unknown) => (Array.isArray(v) ? v.map((x) => (typeof x === "string" ? Number(x) : x)) : v);
 const toDate = (v: unknown) => (typeof v === "string" ? new Date(v) : v);
 
 /**

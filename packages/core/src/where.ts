@@ -78,9 +78,7 @@ export function normalizeWhere(
 				}
 				const list = value as unknown[];
 				insensitive = w.mode === "insensitive" && list.every((v) => typeof v === "string");
-				value = list.map((v) =>
-					insensitive ? (v as string).toLowerCase() : toDb(field, idKind, v),
-				);
+				value = list.map((v) => (insensitive ? (v as string).toLowerCase() : toDb(field, idKind, v)));
 			} else if (operator === "contains" || operator === "starts_with" || operator === "ends_with") {
 				insensitive = w.mode === "insensitive" && typeof value === "string";
 				const text = escapeLike(String(value));

@@ -1,0 +1,134 @@
+import type { Driver } from "@authpg/core";
+import { describe, expect, it } from "vitest";
+import { freshAdapter, pluginWith, user } from "./fixture.js";
+
+const NS = "authpg_writes";
+
+/** Affected counts, transactions and atomic single-row operations. */
+export function writesSuite(driver: () => Driver) {
+	describe("writes", () => {
+		it("updateMany and deleteMany return the true affected counts", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			for (let i = 0; i < 7; i++) await adapter.create({ model: "user", data: user({ emailVerified: i < 4 }) });
+			expect(
+				await adapter.updateMany({
+					model: "user",
+					where: [{ field: "emailVerified", value: true }],
+					update: { name: "v" },
+				}),
+			).toBe(4);
+			expect(
+				await adapter.updateMany({ model: "user", where: [{ field: "name", value: "nobody" }], update: { name: "x" } }),
+			).toBe(0);
+			expect(await adapter.deleteMany({ model: "user", where: [{ field: "name", value: "v" }] })).toBe(4);
+			expect(await adapter.deleteMany({ model: "user", where: [] })).toBe(3);
+			expect(await adapter.count({ model: "user" })).toBe(0);
+		});
+
+		it("a transaction that throws leaves nothing behind", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			const failure = new Error("boom");
+			await expect(
+				adapter.transaction(async (tx) => {
+					const created = await tx.create<{ id: string }>({ model: "user", data: user() });
+					await tx.create({
+						model: "session",
+						data: {
+							userId: created.id,
+							token: "tx-1",
+							expiresAt: new Date(),
+							createdAt: new Date(),
+							updatedAt: new Date(),
+						},
+					});
+					expect(await tx.count({ model: "user" })).toBe(1);
+					throw failure;
+				}),
+			).rejects.toBe(failure);
+			expect(await adapter.count({ model: "user" })).toBe(0);
+			expect(await adapter.count({ model: "session" })).toBe(0);
+		});
+
+		it("a failing statement inside a transaction rolls back the earlier ones", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			const email = "dup@example.com";
+			await expect(
+				adapter.transaction(async (tx) => {
+					await tx.create({ model: "user", data: user({ email }) });
+					await tx.create({ model: "user", data: user({ email }) }); // unique violation
+				}),
+			).rejects.toMatchObject({ code: "QUERY_FAILED", sqlState: "23505" });
+			expect(await adapter.count({ model: "user" })).toBe(0);
+		});
+
+		it("50 concurrent consumeOne on one row: exactly one winner (5 rounds)", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			for (let round = 0; round < 5; round++) {
+				const identifier = `consume-${round}`;
+				await adapter.create({
+					model: "verification",
+					data: {
+						identifier,
+						value: "v",
+						expiresAt: new Date(Date.now() + 60_000),
+						createdAt: new Date(),
+						updatedAt: new Date(),
+					},
+				});
+				const results = await Promise.all(
+					Array.from({ length: 50 }, () =>
+						adapter.consumeOne<{ identifier: string }>({
+							model: "verification",
+							where: [{ field: "identifier", value: identifier }],
+						}),
+					),
+				);
+				const winners = results.filter((r) => r !== null);
+				expect(winners).toHaveLength(1);
+				expect(winners[0]?.identifier).toBe(identifier);
+				expect(
+					await adapter.count({ model: "verification", where: [{ field: "identifier", value: identifier }] }),
+				).toBe(0);
+			}
+		});
+
+		it("consumeOne removes exactly one row when several match", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			for (let i = 0; i < 3; i++) {
+				await adapter.create({
+					model: "verification",
+					data: {
+						identifier: "same",
+						value: `v${i}`,
+						expiresAt: new Date(),
+						createdAt: new Date(),
+						updatedAt: new Date(),
+					},
+				});
+			}
+			expect(
+				await adapter.consumeOne({ model: "verification", where: [{ field: "identifier", value: "same" }] }),
+			).not.toBeNull();
+			expect(await adapter.count({ model: "verification" })).toBe(2);
+		});
+
+		it("incrementOne: concurrent increments add up; a guard stops at its bound", async () => {
+			const options = pluginWith("counter", { hits: { type: "number", required: true, defaultValue: 0 } });
+			const adapter = await freshAdapter(driver(), NS, options);
+			const counter = await adapter.create<{ id: string }>({ model: "counter", data: {} });
+			const where = [{ field: "id", value: counter.id }];
+			await Promise.all(
+				Array.from({ length: 40 }, () => adapter.incrementOne({ model: "counter", where, increment: { hits: 1 } })),
+			);
+			expect((await adapter.findOne<{ hits: number }>({ model: "counter", where }))?.hits).toBe(40);
+			const guarded = [...where, { field: "hits", operator: "lt" as const, value: 45 }];
+			const results = await Promise.all(
+				Array.from({ length: 20 }, () =>
+					adapter.incrementOne({ model: "counter", where: guarded, increment: { hits: 1 } }),
+				),
+			);
+			expect(results.filter((r) => r !== null)).toHaveLength(5);
+			expect((await adapter.findOne<{ hits: number }>({ model: "counter", where }))?.hits).toBe(45);
+		});
+	});
+}

@@ -1,0 +1,74 @@
+/**
+ * Statement execution on a node-postgres-compatible client (`pg.Client`, a
+ * `pg.PoolClient`, Neon's WebSocket `Pool` clients), shared by the drivers
+ * that hold such clients. Typed structurally: the core does not import `pg`.
+ */
+import { sql } from "kysely";
+import { compiler } from "./dialect.js";
+import type { QueryOptions } from "./driver.js";
+import type { PreparedStatementNames, StatementResult } from "./transaction.js";
+
+/** The result shape node-postgres-compatible clients return. */
+export interface PgLikeResult {
+	rows?: unknown[];
+	rowCount?: number | null;
+	command?: string;
+}
+
+/** The part of a node-postgres-compatible client the drivers use. */
+export interface PgLikeClient {
+	query(config: { name?: string; text: string; values?: unknown[] }): Promise<unknown>;
+}
+
+/** pg 8's record of the statements prepared on a connection, if this client has one. */
+export function parsedStatements(client: PgLikeClient): Record<string, string> | undefined {
+	const parsed = (client as { connection?: { parsedStatements?: unknown } }).connection?.parsedStatements;
+	// Evicting a name means editing this record; without it names cannot be bounded, so none are sent.
+	return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, string>) : undefined;
+}
+
+/**
+ * Run one statement on `client`, named when `names` admits it. The caller
+ * guarantees nothing else is in flight on the client.
+ */
+export async function runOnClient<R>(
+	client: PgLikeClient,
+	names: PreparedStatementNames | undefined,
+	text: string,
+	params: readonly unknown[],
+	opts: QueryOptions | undefined,
+): Promise<StatementResult<R>> {
+	const values = params as unknown[];
+	const name = opts?.name;
+	if (name !== undefined && names && (await names.admit(name, (victim) => deallocate(client, victim)))) {
+		return toResult<R>(await client.query({ name, text, values }));
+	}
+	return toResult<R>(await client.query({ text, values }));
+}
+
+async function deallocate(client: PgLikeClient, name: string): Promise<void> {
+	const parsed = parsedStatements(client);
+	// A name whose Parse never succeeded does not exist server-side, and DEALLOCATE of it would abort a transaction.
+	if (!parsed || parsed[name] === undefined) return;
+	await client.query({ text: sql`deallocate ${sql.id(name)}`.compile(compiler).sql });
+	delete parsed[name];
+}
+
+function toResult<R>(result: unknown): StatementResult<R> {
+	// A parameterless text with several statements yields one result each; the last one is the answer.
+	const last = (Array.isArray(result) ? result[result.length - 1] : result) as PgLikeResult | undefined;
+	if (!last) return { rows: [], rowCount: 0 };
+	return { rows: (last.rows ?? []) as R[], rowCount: last.rowCount ?? 0, command: last.command };
+}
+
+/**
+ * Whether a connection is still usable after `error`: true for an error the
+ * server reported for one statement (the session then waits for the next),
+ * false for a lost socket, a timeout or a session-ending (FATAL) error.
+ */
+export function isStatementError(error: unknown): boolean {
+	// Duck-typed: an application's pg may be another copy than ours, so instanceof DatabaseError could miss.
+	if (typeof error !== "object" || error === null) return false;
+	const { severity, code } = error as { severity?: unknown; code?: unknown };
+	return typeof code === "string" && typeof severity === "string" && severity !== "FATAL" && severity !== "PANIC";
+}

@@ -1,0 +1,99 @@
+/**
+ * `createStores`/`fromClient` plumbing shared by every driver package: a
+ * driver package turns its client into a `Driver` and hands it here.
+ */
+import type { BetterAuthOptions } from "@better-auth/core";
+import type { DBAdapter } from "@better-auth/core/db/adapter";
+import { Kysely } from "kysely";
+import { postgresAdapter } from "./adapter.js";
+import type { Driver } from "./driver.js";
+import { kyselyDialect } from "./kysely.js";
+import { type MigrationPlan, migrate } from "./migrate.js";
+import type { SchemaOptions } from "./model.js";
+
+/** Options every driver package's `createStores`/`fromClient` accepts. */
+export interface StoresOptions extends SchemaOptions {}
+
+/** What a driver package hands an application. */
+export interface Stores {
+	/** The driver underneath (for `authpg` tooling and tests). */
+	readonly driver: Driver;
+	/** The Better Auth database adapter: `database: stores.adapter`. */
+	readonly adapter: (options: BetterAuthOptions) => DBAdapter<BetterAuthOptions>;
+	/** A Kysely instance on the same connection or pool, for the application's own tables. */
+	readonly kysely: Kysely<any>;
+	/** Better Auth options with `database` set to {@link Stores.adapter}. */
+	applyTo<O extends BetterAuthOptions>(options: O): Omit<O, "database"> & { database: Stores["adapter"] };
+	/** Create the missing Better Auth tables, columns and indexes for `options`, in one transaction. */
+	migrate(options: BetterAuthOptions): Promise<MigrationPlan>;
+	/** End the connection(s) these stores own; a client handed in stays open. */
+	close(): Promise<void>;
+}
+
+/** Build stores over `driver`. `close` is what ends the connection (if it is ours to end). */
+export function storesFor(driver: Driver, options: StoresOptions, close: () => Promise<void>): Stores {
+	const adapter = postgresAdapter(driver, options);
+	let kysely: Kysely<any> | undefined;
+	let closing: Promise<void> | undefined;
+	return {
+		driver,
+		adapter,
+		get kysely() {
+			kysely ??= new Kysely<any>({ dialect: kyselyDialect(driver) });
+			return kysely;
+		},
+		applyTo: (authOptions) => ({ ...authOptions, database: adapter }),
+		migrate: (authOptions) => migrate(driver, authOptions, options),
+		close() {
+			closing ??= close();
+			return closing;
+		},
+	};
+}
+
+interface Registered {
+	driver: Driver;
+	users: number;
+}
+
+const REGISTRY = Symbol.for("authpg.devConnections");
+
+function isDevelopment(): boolean {
+	const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+	return env?.NODE_ENV === "development";
+}
+
+/**
+ * A driver for `key`, shared across hot reloads while `NODE_ENV` is
+ * `development` (Next.js and Vite re-run modules on every edit; without this
+ * each edit opens new connections until Postgres refuses more). Elsewhere
+ * every call gets its own driver. The returned `release` ends the driver
+ * when its last user lets go.
+ */
+export function sharedDriver(key: string, create: () => Driver): { driver: Driver; release: () => Promise<void> } {
+	if (!isDevelopment()) {
+		const driver = create();
+		return { driver, release: () => driver.close() };
+	}
+	const holder = globalThis as Record<symbol, Map<string, Registered> | undefined>;
+	const registry = holder[REGISTRY] ?? new Map<string, Registered>();
+	holder[REGISTRY] = registry;
+	let entry = registry.get(key);
+	if (!entry) {
+		entry = { driver: create(), users: 0 };
+		registry.set(key, entry);
+	}
+	entry.users++;
+	const held = entry;
+	let released = false;
+	return {
+		driver: held.driver,
+		async release() {
+			if (released) return;
+			released = true;
+			if (--held.users > 0) return;
+			if (registry.get(key) === held) registry.delete(key);
+			await held.driver.close();
+		},
+	};
+}
