@@ -14,8 +14,13 @@ export function toDb(field: FieldInfo, idKind: IdKind, value: unknown): unknown 
 		case "json":
 			// Always serialise: pg would send a JS array as a Postgres array literal.
 			return JSON.stringify(value);
-		case "date":
-			return typeof value === "string" ? new Date(value) : value;
+		case "date": {
+			const date = typeof value === "string" || typeof value === "number" ? new Date(value) : value;
+			if (date instanceof Date && Number.isNaN(date.getTime())) {
+				throw new InvalidValueError(`"${field.key}" needs a date; the value given is not a valid date.`);
+			}
+			return date;
+		}
 		case "number":
 		case "bigint":
 			return typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)) ? Number(value) : value;

@@ -19,7 +19,7 @@ import {
 	runOnClient,
 	runTransaction,
 } from "@authpg/core";
-import { Client, type ClientConfig, escapeIdentifier, type QueryResult as PgResult } from "pg";
+import { Client, type ClientConfig } from "pg";
 
 /** Options for {@link nodePostgresDriver}. */
 export interface NodePostgresDriverOptions {
