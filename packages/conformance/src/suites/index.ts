@@ -4,6 +4,7 @@ import { inputSuite } from "./input.js";
 import { joinsSuite } from "./joins.js";
 import { kyselySuite } from "./kysely.js";
 import { namespaceSuite } from "./namespace.js";
+import { schemaSuite } from "./schema.js";
 import { whereSuite } from "./where.js";
 import { writesSuite } from "./writes.js";
 
@@ -16,4 +17,5 @@ export function registerOwnSuites(driver: () => Driver): void {
 	writesSuite(driver);
 	inputSuite(driver);
 	kyselySuite(driver);
+	schemaSuite(driver);
 }
