@@ -2,7 +2,7 @@
  * Every suite of `@better-auth/test-utils/adapter`, run against our adapter
  * with migrations done by our planner. None is skipped.
  */
-import { type Driver, migrate, postgresAdapter } from "@authpg/core";
+import { applyMigrations, type Driver, postgresAdapter } from "@authpg/core";
 import {
 	authFlowTestSuite,
 	caseInsensitiveTestSuite,
@@ -25,7 +25,7 @@ export async function registerBetterAuthSuites(name: string, driver: () => Drive
 	const runMigrations = async (options: BetterAuthOptions) => {
 		await driver().query("drop schema if exists public cascade", []);
 		await driver().query("create schema public", []);
-		await migrate(driver(), options);
+		await applyMigrations(driver(), options);
 	};
 	const { execute } = await testAdapter({
 		adapter: () => postgresAdapter(driver()),

@@ -39,6 +39,6 @@ export async function runConformance(target: ConformanceTarget): Promise<void> {
 	});
 	describe(`${target.name}: authpg suites`, () => {
 		reportCounts(`${target.name} (${ownDb.source}): authpg suites`);
-		registerOwnSuites(() => own);
+		registerOwnSuites({ driver: () => own, connect: () => target.connect(ownDb.url), url: ownDb.url });
 	});
 }

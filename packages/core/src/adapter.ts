@@ -24,7 +24,14 @@ import {
 import type { Driver } from "./driver.js";
 import { InvalidValueError, QueryError } from "./errors.js";
 import { resolveJoins } from "./join.js";
-import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "./model.js";
+import {
+	type CompiledSchema,
+	compileSchema,
+	type FieldInfo,
+	type ModelInfo,
+	type SchemaOptions,
+	withJsonbArrays,
+} from "./model.js";
 import { schemaSql } from "./schema.js";
 import { applyOutputTransforms, applyRules, type OutputRule, outputRules, toDb } from "./values.js";
 import { type Condition, normalizeWhere } from "./where.js";
@@ -52,6 +59,7 @@ class Context {
 	readonly schema: CompiledSchema;
 	readonly cache: StatementCache;
 	private readonly rules = new Map<ModelInfo, { row: OutputRule[]; nested: OutputRule[] }>();
+	private readonly storage = new Map<ModelInfo, Promise<ModelInfo>>();
 
 	constructor(
 		readonly options: BetterAuthOptions,
@@ -71,6 +79,29 @@ class Context {
 			this.rules.set(model, rules);
 		}
 		return rules;
+	}
+
+	/**
+	 * The model as its table stores it. Array fields are native arrays in a
+	 * database we migrated, jsonb in one Better Auth's migrator made; asked
+	 * once per model (and only for models that have array fields).
+	 */
+	stored(model: ModelInfo, driver: Driver): ModelInfo | Promise<ModelInfo> {
+		if (model.arrayFields.length === 0) return model;
+		let pending = this.storage.get(model);
+		if (!pending) {
+			pending = driver
+				.query<{ column: string }>(
+					`select a.attname as "column" from pg_catalog.pg_attribute a
+					   join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+					  where n.nspname = $1 and c.relname = $2 and a.atttypid = 'pg_catalog.jsonb'::pg_catalog.regtype`,
+					[this.schema.namespace, model.table],
+				)
+				.then(({ rows }) => (rows.length ? withJsonbArrays(model, new Set(rows.map((r) => r.column))) : model));
+			pending.catch(() => this.storage.delete(model));
+			this.storage.set(model, pending);
+		}
+		return pending;
 	}
 
 	/** The id to insert, or undefined to let Postgres generate it (identity). */
@@ -140,6 +171,7 @@ async function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: 
 function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOptions> {
 	const { schema, cache } = ctx;
 	const ns = schema.namespace;
+	const modelOf = (name: string) => ctx.stored(schema.model(name), driver);
 
 	const output = async (model: ModelInfo, row: Row | undefined, joins?: ReturnType<typeof resolveJoins>) => {
 		if (!row) return null;
@@ -176,7 +208,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 			sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
 		},
 	) => {
-		const model = schema.model(args.model);
+		const model = await modelOf(args.model);
 		const values: unknown[] = [];
 		const where: Condition[] = [];
 		const whereKey = normalizeWhere(model, schema.idKind, args.where, values, where);
@@ -203,7 +235,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		id: "authpg",
 
 		async create({ model: modelName, data, select, forceAllowId }) {
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const input = data as Row;
 			const values: unknown[] = [];
 			const fields: FieldInfo[] = [];
@@ -241,7 +273,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		},
 
 		async count({ model: modelName, where: whereInput }) {
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const key = `n\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
@@ -253,7 +285,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		async update({ model: modelName, where: whereInput, update }) {
 			// As Better Auth's factory: an update without a where touches nothing.
 			if (!whereInput || whereInput.length === 0) return null;
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
@@ -266,7 +298,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		},
 
 		async updateMany({ model: modelName, where: whereInput, update }) {
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
@@ -284,7 +316,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		},
 
 		async deleteMany({ model: modelName, where: whereInput }) {
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const key = `d\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
@@ -293,7 +325,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		},
 
 		async consumeOne({ model: modelName, where: whereInput }) {
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const key = `x\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
@@ -303,7 +335,7 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		},
 
 		async incrementOne({ model: modelName, where: whereInput, increment, set: setInput }) {
-			const model = schema.model(modelName);
+			const model = await modelOf(modelName);
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
@@ -360,7 +392,8 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 				supportsUUIDs: true,
 				transaction: driver.capabilities.transactions ? (callback) => adapter.transaction(callback as never) : false,
 			},
-			schema: ctx.adapterOptions.schema ?? "public",
+			/** What `authpg` tooling needs to reach this adapter's database. */
+			authpg: { driver, schema: schema.namespace, usePlural: schema.usePlural },
 		},
 	};
 	return adapter;

@@ -1,16 +1,26 @@
 export { type PostgresAdapterOptions, postgresAdapter } from "./adapter.js";
 export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
 export { AuthpgError, InvalidValueError, QueryError, UnknownFieldError, UnknownModelError } from "./errors.js";
-export * from "./kysely.js";
 export {
 	introspect,
 	type LiveColumn,
+	type LiveForeignKey,
+	type LiveIndex,
 	type LiveSchema,
+	type LiveTable,
+	type OnDelete,
+} from "./introspect.js";
+export * from "./kysely.js";
+export {
+	type ApplyOptions,
+	applyMigrations,
+	type MigrationBlocker,
 	MigrationError,
 	type MigrationPlan,
-	migrate,
-	planAdditions,
-	type SchemaConflict,
+	type MigrationStep,
+	type PlanOptions,
+	planMigrations,
+	UnsafeMigrationError,
 } from "./migrate.js";
 export {
 	type CompiledSchema,
@@ -22,6 +32,7 @@ export {
 	type SchemaOptions,
 } from "./model.js";
 export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./pg-client.js";
-export { type IndexDefinition, type SchemaStep, schemaSql } from "./schema.js";
+export { type PgLikePool, type PgLikePoolClient, type PgPoolDriverOptions, pgPoolDriver } from "./pg-pool.js";
+export { type IndexDefinition, type SchemaStep, type StepKind, type StepSafety, schemaSql } from "./schema.js";
 export { type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores.js";
 export * from "./transaction.js";

@@ -1,148 +1,296 @@
 /**
- * Bring a database up to Better Auth's schema by adding what is missing:
- * the schema, tables, columns and indexes. Introspects `pg_catalog`, never
- * drops or rewrites anything; columns whose type differs are reported.
+ * The migration planner: introspect the live schema, diff it against Better
+ * Auth's tables for the options, and produce a typed plan — ordered steps
+ * with their SQL and safety class, blockers (unsafe changes it refuses) and
+ * warnings (drift it reports but leaves alone). It never drops or rewrites
+ * data unless asked (`convertArrays`).
  */
 import type { BetterAuthOptions } from "@better-auth/core";
+import { sql } from "kysely";
+import { compiler } from "./dialect.js";
 import type { Driver } from "./driver.js";
 import { AuthpgError } from "./errors.js";
-import { type CompiledSchema, compileSchema, type SchemaOptions } from "./model.js";
+import { introspect, type LiveIndex, type LiveSchema, type LiveTable } from "./introspect.js";
+import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "./model.js";
 import {
 	addColumnStep,
+	addForeignKeyStep,
+	arrayHelperSteps,
+	convertArrayColumnStep,
 	createIndexStep,
 	createSchemaStep,
 	createTableStep,
+	dropInvalidIndexStep,
+	type IndexDefinition,
 	indexesOf,
 	type SchemaStep,
 	tablesInOrder,
 	uniqueColumnIndex,
 } from "./schema.js";
 
-/** A column of the live database. */
-export interface LiveColumn {
-	readonly type: string;
-	readonly nullable: boolean;
-}
+/** A step of a {@link MigrationPlan}. */
+export type MigrationStep = SchemaStep;
 
-/** What `pg_catalog` says about one Postgres schema. */
-export interface LiveSchema {
-	readonly exists: boolean;
-	/** table → column → definition */
-	readonly tables: ReadonlyMap<string, ReadonlyMap<string, LiveColumn>>;
-	readonly indexes: ReadonlySet<string>;
-}
-
-/** A difference the planner will not resolve by itself. */
-export interface SchemaConflict {
-	readonly table: string;
-	readonly column: string;
-	readonly expected: string;
-	readonly found: string;
+/** A change the planner refuses to make by itself, and what to do instead. */
+export interface MigrationBlocker {
+	readonly kind: "requiredColumnOnPopulatedTable" | "typeMismatch" | "indexMismatch";
+	readonly target: string;
+	readonly message: string;
 }
 
 /** What it takes to bring the database up to the Better Auth schema. */
 export interface MigrationPlan {
-	readonly steps: readonly SchemaStep[];
-	readonly conflicts: readonly SchemaConflict[];
+	readonly namespace: string;
+	readonly steps: readonly MigrationStep[];
+	readonly blockers: readonly MigrationBlocker[];
+	readonly warnings: readonly string[];
 }
 
-/** Read tables, columns and index names of `namespace` from `pg_catalog`. */
-export async function introspect(driver: Driver, namespace: string): Promise<LiveSchema> {
-	const [ns, columns, indexes] = await Promise.all([
-		driver.query("select 1 from pg_catalog.pg_namespace where nspname = $1", [namespace]),
-		driver.query<{ table: string; column: string; type: string; nullable: boolean }>(
-			`select c.relname as "table", a.attname as "column",
-			        pg_catalog.format_type(a.atttypid, a.atttypmod) as "type", not a.attnotnull as "nullable"
-			   from pg_catalog.pg_class c
-			   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-			   join pg_catalog.pg_attribute a on a.attrelid = c.oid
-			  where n.nspname = $1 and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped`,
-			[namespace],
-		),
-		driver.query<{ name: string }>(
-			`select c.relname as "name" from pg_catalog.pg_class c
-			   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-			  where n.nspname = $1 and c.relkind = 'i'`,
-			[namespace],
-		),
-	]);
-	const tables = new Map<string, Map<string, LiveColumn>>();
-	for (const row of columns.rows) {
-		let table = tables.get(row.table);
-		if (!table) {
-			table = new Map();
-			tables.set(row.table, table);
+/** Options of {@link planMigrations}. */
+export interface PlanOptions extends SchemaOptions {
+	/** Build indexes on existing tables with `CREATE INDEX CONCURRENTLY`, after the transaction. */
+	concurrently?: boolean;
+	/** Convert jsonb array columns (Better Auth's own mapping) to native `text[]`/`bigint[]`. */
+	convertArrays?: boolean;
+}
+
+/** Options of {@link applyMigrations}. */
+export interface ApplyOptions extends PlanOptions {
+	/** `lock_timeout` for each statement, so a migration never queues behind live traffic for long. Default 10 s. */
+	lockTimeoutMs?: number;
+	/** `statement_timeout` for each statement. Default 10 minutes (index builds on big tables take time). */
+	statementTimeoutMs?: number;
+	/** Called after each step with its duration. */
+	onStep?: (step: MigrationStep, index: number, total: number, ms: number) => void;
+}
+
+const TIMESTAMP = "timestamp with time zone";
+const liveType = (field: FieldInfo) => (field.pgType === "timestamptz" ? TIMESTAMP : field.pgType);
+/** Whether Postgres itself can fill the column for existing rows (Better Auth's DDL defaults). */
+const hasColumnDefault = (field: FieldInfo) => {
+	const value = field.attr.defaultValue;
+	if (typeof value === "function") return field.kind === "date";
+	return value !== undefined && value !== null;
+};
+
+/** Plan the changes that bring `driver`'s database up to the Better Auth schema for `options`. */
+export async function planMigrations(
+	driver: Driver,
+	options: BetterAuthOptions,
+	planOptions: PlanOptions = {},
+): Promise<MigrationPlan> {
+	const schema = compileSchema(options, planOptions);
+	const live = await introspect(driver, schema.namespace);
+	return diff(schema, live, planOptions, (table) => tableHasRows(driver, schema.namespace, table));
+}
+
+async function tableHasRows(driver: Driver, namespace: string, table: string): Promise<boolean> {
+	const query = sql`select exists (select 1 from ${sql.id(namespace, table)}) as "rows"`.compile(compiler);
+	const { rows } = await driver.query<{ rows: boolean }>(query.sql, []);
+	return rows[0]?.rows === true;
+}
+
+const sameColumns = (index: LiveIndex, columns: readonly string[]) =>
+	index.columns.length === columns.length && index.columns.every((c, i) => c === columns[i]);
+
+/** The live index that serves `wanted`: by name, else any valid, non-partial index on the same columns. */
+function findIndex(live: LiveSchema, wanted: IndexDefinition): LiveIndex | undefined {
+	const byName = live.indexes.get(wanted.name);
+	if (byName) return byName;
+	for (const index of live.indexes.values()) {
+		if (index.table === wanted.table && index.valid && !index.partial && sameColumns(index, wanted.columns)) {
+			if (index.unique || !wanted.unique) return index;
 		}
-		table.set(row.column, { type: row.type, nullable: row.nullable });
 	}
-	return { exists: ns.rowCount > 0, tables, indexes: new Set(indexes.rows.map((r) => r.name)) };
+	return undefined;
 }
 
-const sameType = (expected: string, found: string) =>
-	found === (expected === "timestamptz" ? "timestamp with time zone" : expected);
+async function diff(
+	schema: CompiledSchema,
+	live: LiveSchema,
+	opts: PlanOptions,
+	hasRows: (table: string) => Promise<boolean>,
+): Promise<MigrationPlan> {
+	const create: MigrationStep[] = [];
+	const columns: MigrationStep[] = [];
+	const foreignKeys: MigrationStep[] = [];
+	const indexes: MigrationStep[] = [];
+	const conversions: MigrationStep[] = [];
+	const blockers: MigrationBlocker[] = [];
+	const warnings: string[] = [];
+	if (!live.exists) create.push(createSchemaStep(schema));
 
-/** Diff `live` against the Better Auth schema: the missing parts, in order. */
-export function planAdditions(schema: CompiledSchema, live: LiveSchema): MigrationPlan {
-	const steps: SchemaStep[] = [];
-	const indexSteps: SchemaStep[] = [];
-	const conflicts: SchemaConflict[] = [];
-	if (!live.exists) steps.push(createSchemaStep(schema));
-	for (const model of tablesInOrder(schema)) {
-		const columns = live.tables.get(model.table);
-		if (!columns) {
-			steps.push(createTableStep(schema, model));
+	const indexOn = opts.concurrently ? "concurrently" : "existingTable";
+	const wantIndex = (index: IndexDefinition, table: LiveTable | undefined) => {
+		const found = table ? findIndex(live, index) : undefined;
+		if (!found) {
+			indexes.push(createIndexStep(schema, index, table ? indexOn : "newTable"));
+		} else if (!found.valid) {
+			indexes.push(dropInvalidIndexStep(schema, found.name, opts.concurrently === true));
+			indexes.push(createIndexStep(schema, index, indexOn));
+		} else if (!sameColumns(found, index.columns) || found.unique !== index.unique) {
+			blockers.push({
+				kind: "indexMismatch",
+				target: index.name,
+				message: `Index "${index.name}" exists on ${found.table}(${found.columns.join(", ")})${found.unique ? " (unique)" : ""}, but Better Auth expects ${index.table}(${index.columns.join(", ")})${index.unique ? " (unique)" : ""}. Drop or rename the existing index, then migrate again.`,
+			});
+		}
+	};
+
+	const models = tablesInOrder(schema);
+	for (const model of models) {
+		const table = live.tables.get(model.table);
+		if (!table) {
+			create.push(createTableStep(schema, model));
 		} else {
-			for (const field of model.fields) {
-				const column = columns.get(field.column);
-				if (!column) {
-					steps.push(addColumnStep(schema, model, field));
-					if (field.attr.unique) indexSteps.push(createIndexStep(schema, uniqueColumnIndex(model, field)));
-				} else if (!sameType(field.pgType, column.type)) {
-					conflicts.push({ table: model.table, column: field.column, expected: field.pgType, found: column.type });
+			await diffTable(model, table);
+		}
+		for (const index of indexesOf(schema, model)) wantIndex(index, table);
+	}
+	const known = new Set(models.map((m) => m.table));
+	for (const table of live.tables.keys()) {
+		if (!known.has(table)) warnings.push(`Table "${table}" is not part of the Better Auth schema; it is left alone.`);
+	}
+
+	async function diffTable(model: ModelInfo, table: LiveTable) {
+		for (const field of model.fields) {
+			const column = table.columns.get(field.column);
+			const target = `${model.table}.${field.column}`;
+			if (!column) {
+				const required = field.attr.required !== false && field.key !== "id";
+				if (required && !hasColumnDefault(field) && (await hasRows(model.table))) {
+					blockers.push({
+						kind: "requiredColumnOnPopulatedTable",
+						target,
+						message: `Cannot add required column "${field.column}" to "${model.table}", which has rows: there is no value to give them. Add the column as nullable, backfill every row, then set it NOT NULL — or give the field a defaultValue.`,
+					});
+					continue;
+				}
+				columns.push(addColumnStep(schema, model, field));
+				if (field.attr.unique) wantIndex(uniqueColumnIndex(model, field), table);
+				continue;
+			}
+			if (column.type !== liveType(field)) {
+				if ((field.kind === "string[]" || field.kind === "number[]") && column.type === "jsonb") {
+					if (opts.convertArrays) conversions.push(convertArrayColumnStep(schema, model, field));
+					else
+						warnings.push(
+							`Column "${target}" is a jsonb array (Better Auth's own mapping); it keeps working. Convert it to ${field.pgType} with \`authpg migrate --convert-arrays\`.`,
+						);
+				} else {
+					blockers.push({
+						kind: "typeMismatch",
+						target,
+						message: `Column "${target}" is ${column.type}, but Better Auth expects ${liveType(field)}. Change the column type yourself (ALTER TABLE … ALTER COLUMN … TYPE … USING …) after checking its data, then migrate again.`,
+					});
 				}
 			}
+			if (field.key !== "id" && field.attr.required !== false && column.nullable) {
+				warnings.push(`Column "${target}" allows null, but the field is required; existing rows may hold null.`);
+			}
+			if (field.attr.references && !hasForeignKey(live, model, field, schema)) {
+				foreignKeys.push(addForeignKeyStep(schema, model, field));
+			}
+			if (field.attr.unique) wantIndex(uniqueColumnIndex(model, field), table);
 		}
-		for (const index of indexesOf(schema, model)) {
-			if (!live.indexes.has(index.name)) indexSteps.push(createIndexStep(schema, index));
+		const expected = new Set(model.fields.map((f) => f.column));
+		for (const name of table.columns.keys()) {
+			if (!expected.has(name))
+				warnings.push(`Column "${model.table}.${name}" is not part of the Better Auth schema; it is left alone.`);
 		}
 	}
-	return { steps: [...steps, ...indexSteps], conflicts };
+
+	const helpers = conversions.length > 0 ? arrayHelperSteps() : [];
+	return {
+		namespace: schema.namespace,
+		steps: [
+			...create,
+			...columns,
+			...foreignKeys,
+			...indexes.filter((s) => !s.concurrently),
+			...helpers,
+			...conversions,
+			...indexes.filter((s) => s.concurrently),
+		],
+		blockers,
+		warnings,
+	};
 }
 
-/** Thrown when a migration step fails; names the step and its SQL. */
+function hasForeignKey(live: LiveSchema, model: ModelInfo, field: FieldInfo, schema: CompiledSchema): boolean {
+	const target = schema.model(field.attr.references!.model);
+	return live.foreignKeys.some(
+		(fk) =>
+			fk.table === model.table &&
+			fk.columns.length === 1 &&
+			fk.columns[0] === field.column &&
+			fk.refTable === target.table &&
+			fk.refSchema === schema.namespace,
+	);
+}
+
+/** Thrown when the plan holds changes the planner will not make by itself. Nothing was applied. */
+export class UnsafeMigrationError extends AuthpgError {
+	constructor(readonly blockers: readonly MigrationBlocker[]) {
+		super(
+			"UNSAFE_MIGRATION",
+			`The migration was refused, nothing was applied:\n${blockers.map((b) => `  - ${b.message}`).join("\n")}`,
+		);
+	}
+}
+
+/** Thrown when a migration step fails; names the step and its SQL. Everything in the transaction was rolled back. */
 export class MigrationError extends AuthpgError {
 	constructor(
-		readonly step: SchemaStep,
+		readonly step: MigrationStep,
 		cause: unknown,
 	) {
 		super(
 			"MIGRATION_FAILED",
-			`Migration step ${step.kind} ${step.target} failed, and every step was rolled back: ${cause instanceof Error ? cause.message : String(cause)}\n  SQL: ${step.sql}`,
+			`Migration step ${step.kind} ${step.target} failed${step.concurrently ? "" : ", and every step was rolled back"}: ${cause instanceof Error ? cause.message : String(cause)}\n  SQL: ${step.sql}`,
 			{ cause },
 		);
 	}
 }
 
 /**
- * Plan and apply the missing parts of the Better Auth schema in one
- * transaction. Returns the plan that was applied.
+ * Plan and apply in one transaction under an advisory lock derived from the
+ * schema name, re-planning inside the lock (a concurrent migrator that got
+ * there first leaves nothing to do). Blockers refuse the whole plan. Steps
+ * marked `concurrently` run after the commit, outside any transaction.
+ * Returns the plan that was applied.
  */
-export async function migrate(
+export async function applyMigrations(
 	driver: Driver,
 	options: BetterAuthOptions,
-	schemaOptions: SchemaOptions = {},
+	applyOptions: ApplyOptions = {},
 ): Promise<MigrationPlan> {
-	const schema = compileSchema(options, schemaOptions);
-	const apply = async (tx: Driver) => {
-		const plan = planAdditions(schema, await introspect(tx, schema.namespace));
-		for (const step of plan.steps) {
-			try {
-				await tx.query(step.sql, []);
-			} catch (error) {
-				throw new MigrationError(step, error);
-			}
+	const schema = compileSchema(options, applyOptions);
+	const lockTimeout = `${Math.max(0, Math.floor(applyOptions.lockTimeoutMs ?? 10_000))}ms`;
+	const statementTimeout = `${Math.max(0, Math.floor(applyOptions.statementTimeoutMs ?? 600_000))}ms`;
+	let done = 0;
+	const run = async (tx: Driver, step: MigrationStep, total: number) => {
+		const started = Date.now();
+		try {
+			await tx.query(step.sql, []);
+		} catch (error) {
+			throw new MigrationError(step, error);
 		}
+		applyOptions.onStep?.(step, done++, total, Date.now() - started);
+	};
+	const inLock = async (tx: Driver) => {
+		await tx.query("select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)", [
+			lockTimeout,
+			statementTimeout,
+		]);
+		await tx.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`authpg:migrate:${schema.namespace}`]);
+		const live = await introspect(tx, schema.namespace);
+		const plan = await diff(schema, live, applyOptions, (table) => tableHasRows(tx, schema.namespace, table));
+		if (plan.blockers.length > 0) throw new UnsafeMigrationError(plan.blockers);
+		for (const step of plan.steps) if (!step.concurrently) await run(tx, step, plan.steps.length);
 		return plan;
 	};
-	return driver.capabilities.transactions ? driver.transaction(apply) : apply(driver);
+	const plan = driver.capabilities.transactions ? await driver.transaction(inLock) : await inLock(driver);
+	for (const step of plan.steps) if (step.concurrently) await run(driver, step, plan.steps.length);
+	return plan;
 }

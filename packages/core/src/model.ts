@@ -37,10 +37,10 @@ export interface ModelInfo {
 	/** Every field, `id` first. */
 	readonly fields: readonly FieldInfo[];
 	readonly id: FieldInfo;
-	/** Fields that have a default, `onUpdate` or an input transform. */
-	readonly withInputRules: readonly FieldInfo[];
 	/** True when any field has an output transform (slow path). */
 	readonly hasOutputTransform: boolean;
+	/** `string[]`/`number[]` fields: native arrays, or jsonb in a database Better Auth's migrator made. */
+	readonly arrayFields: readonly FieldInfo[];
 	/** Look a field up by key, or by column name as Better Auth does. */
 	field(name: string): FieldInfo;
 }
@@ -201,23 +201,37 @@ function compileModel(key: string, table: BetterAuthDBSchema[string], idKind: Id
 			attr,
 		});
 	}
+	return modelOf(key, usePlural ? `${table.modelName}s` : table.modelName, fields);
+}
+
+function modelOf(key: string, table: string, fields: FieldInfo[]): ModelInfo {
 	const lookup = new Map<string, FieldInfo>();
 	for (const f of fields) lookup.set(f.key, f);
 	for (const f of fields) if (!lookup.has(f.column)) lookup.set(f.column, f);
-	lookup.set("_id", id);
+	lookup.set("_id", fields[0]!);
 	return {
 		key,
-		table: usePlural ? `${table.modelName}s` : table.modelName,
+		table,
 		fields,
-		id,
-		withInputRules: fields.filter(
-			(f) => f.attr.defaultValue !== undefined || f.attr.onUpdate !== undefined || f.attr.transform?.input,
-		),
+		id: fields[0]!,
 		hasOutputTransform: fields.some((f) => f.attr.transform?.output),
+		arrayFields: fields.filter((f) => f.kind === "string[]" || f.kind === "number[]"),
 		field(name: string): FieldInfo {
 			const found = lookup.get(name);
 			if (!found) throw new UnknownFieldError(key, name);
 			return found;
 		},
 	};
+}
+
+/**
+ * The same model with the given array columns stored as jsonb (Better Auth's
+ * own Postgres mapping): values are then bound as JSON text and come back
+ * parsed, so an adopted database keeps working until it is converted.
+ */
+export function withJsonbArrays(model: ModelInfo, columns: ReadonlySet<string>): ModelInfo {
+	const fields = model.fields.map((f) =>
+		columns.has(f.column) && model.arrayFields.includes(f) ? { ...f, kind: "json" as const, pgType: "jsonb" } : f,
+	);
+	return modelOf(model.key, model.table, fields);
 }

@@ -13,12 +13,34 @@ import { type ColumnDefinitionBuilder, sql } from "kysely";
 import { compiler } from "./dialect.js";
 import type { CompiledSchema, FieldInfo, ModelInfo } from "./model.js";
 
+/** What a migration step does. */
+export type StepKind =
+	| "createSchema"
+	| "createTable"
+	| "addColumn"
+	| "createIndex"
+	| "dropInvalidIndex"
+	| "addForeignKey"
+	| "createHelper"
+	| "convertArrayColumn";
+
+/**
+ * How a step affects live traffic: `safe` (new objects, or brief catalog
+ * locks), `locking` (blocks writes to an existing table while it runs, e.g.
+ * building an index or validating a foreign key), `rewrite` (rewrites a
+ * table under an exclusive lock).
+ */
+export type StepSafety = "safe" | "locking" | "rewrite";
+
 /** One DDL statement and what it changes. */
 export interface SchemaStep {
-	readonly kind: "createSchema" | "createTable" | "addColumn" | "createIndex";
+	readonly kind: StepKind;
 	/** `schema`, `table`, `table.column` or the index name. */
 	readonly target: string;
 	readonly sql: string;
+	readonly safety: StepSafety;
+	/** Runs after the transaction commits, outside it (`CREATE INDEX CONCURRENTLY`). */
+	readonly concurrently?: boolean;
 }
 
 /** An index Better Auth's schema declares. */
@@ -89,6 +111,7 @@ export function createSchemaStep(schema: CompiledSchema): SchemaStep {
 		kind: "createSchema",
 		target: schema.namespace,
 		sql: compiler.schema.createSchema(schema.namespace).ifNotExists().compile().sql,
+		safety: "safe",
 	};
 }
 
@@ -100,7 +123,7 @@ export function createTableStep(schema: CompiledSchema, model: ModelInfo): Schem
 			defineColumn(schema, field, col, "create"),
 		);
 	}
-	return { kind: "createTable", target: model.table, sql: table.compile().sql };
+	return { kind: "createTable", target: model.table, sql: table.compile().sql, safety: "safe" };
 }
 
 /** `alter table … add column if not exists` (a static default backfills existing rows). */
@@ -109,7 +132,8 @@ export function addColumnStep(schema: CompiledSchema, model: ModelInfo, field: F
 		.withSchema(schema.namespace)
 		.alterTable(model.table)
 		.addColumn(field.column, columnType(schema, field), (col) => defineColumn(schema, field, col, "add").ifNotExists());
-	return { kind: "addColumn", target: `${model.table}.${field.column}`, sql: query.compile().sql };
+	// A foreign key on the new column is validated against existing rows, all null: brief.
+	return { kind: "addColumn", target: `${model.table}.${field.column}`, sql: query.compile().sql, safety: "safe" };
 }
 
 /** The indexes Better Auth declares for a table (field `index`/`unique` on added columns, and `indexes`). */
@@ -149,8 +173,16 @@ export function uniqueColumnIndex(model: ModelInfo, field: FieldInfo): IndexDefi
 	};
 }
 
-/** `create [unique] index if not exists`. */
-export function createIndexStep(schema: CompiledSchema, index: IndexDefinition): SchemaStep {
+/**
+ * `create [unique] index if not exists`. On an existing table the build
+ * blocks writes (`locking`) unless it runs `concurrently`, after the
+ * transaction.
+ */
+export function createIndexStep(
+	schema: CompiledSchema,
+	index: IndexDefinition,
+	on: "newTable" | "existingTable" | "concurrently" = "newTable",
+): SchemaStep {
 	let query = compiler.schema
 		.withSchema(schema.namespace)
 		.createIndex(index.name)
@@ -158,7 +190,67 @@ export function createIndexStep(schema: CompiledSchema, index: IndexDefinition):
 		.on(index.table)
 		.columns([...index.columns]);
 	if (index.unique) query = query.unique();
-	return { kind: "createIndex", target: index.name, sql: query.compile().sql };
+	const sql = query.compile().sql;
+	if (on === "concurrently") {
+		return { kind: "createIndex", target: index.name, sql: concurrently(sql), safety: "safe", concurrently: true };
+	}
+	return { kind: "createIndex", target: index.name, sql, safety: on === "newTable" ? "safe" : "locking" };
+}
+
+/** Drop an invalid index left by a failed concurrent build, so it can be built again. */
+export function dropInvalidIndexStep(schema: CompiledSchema, name: string, useConcurrently: boolean): SchemaStep {
+	const sql = compiler.schema.withSchema(schema.namespace).dropIndex(name).ifExists().compile().sql;
+	return {
+		kind: "dropInvalidIndex",
+		target: name,
+		sql: useConcurrently ? concurrently(sql) : sql,
+		safety: "safe",
+		concurrently: useConcurrently,
+	};
+}
+
+// Kysely's builder has no CONCURRENTLY; the keyword goes right after INDEX in both statements.
+const concurrently = (sql: string) => sql.replace(/^(create (?:unique )?index|drop index) /, "$1 concurrently ");
+
+/** `alter table … add constraint … foreign key … on delete …` for a column that lacks it. */
+export function addForeignKeyStep(schema: CompiledSchema, model: ModelInfo, field: FieldInfo): SchemaStep {
+	const ref = field.attr.references!;
+	const target = schema.model(ref.model);
+	const sql = compiler.schema
+		.withSchema(schema.namespace)
+		.alterTable(model.table)
+		.addForeignKeyConstraint(`${model.table}_${field.column}_fkey`, [field.column], target.table, [
+			target.field(ref.field).column,
+		])
+		.onDelete(ref.onDelete ?? "cascade")
+		.compile().sql;
+	return { kind: "addForeignKey", target: `${model.table}.${field.column}`, sql, safety: "locking" };
+}
+
+/**
+ * Temporary (session-local) functions that turn a jsonb array into a native
+ * array: ALTER COLUMN … USING cannot hold a sub-select itself.
+ */
+export function arrayHelperSteps(): SchemaStep[] {
+	return (["text", "bigint"] as const).map((type) => ({
+		kind: "createHelper",
+		target: `pg_temp.authpg_jsonb_to_${type}_array`,
+		sql: `create or replace function pg_temp.authpg_jsonb_to_${type}_array(value jsonb) returns ${type}[] language sql immutable as $$ select case when value is null then null else array(select x::${type} from jsonb_array_elements_text(value) as x) end $$`,
+		safety: "safe",
+	}));
+}
+
+/** Convert a jsonb array column (Better Auth's own mapping) to the native array type, keeping every value. */
+export function convertArrayColumnStep(schema: CompiledSchema, model: ModelInfo, field: FieldInfo): SchemaStep {
+	const helper = field.kind === "number[]" ? "authpg_jsonb_to_bigint_array" : "authpg_jsonb_to_text_array";
+	const column = sql.id(field.column);
+	const statement = sql`alter table ${sql.id(schema.namespace, model.table)} alter column ${column} type ${sql.raw(field.pgType)} using pg_temp.${sql.raw(helper)}(${column})`;
+	return {
+		kind: "convertArrayColumn",
+		target: `${model.table}.${field.column}`,
+		sql: statement.compile(compiler).sql,
+		safety: "rewrite",
+	};
 }
 
 /** Every step that creates the schema from nothing. */

@@ -8,7 +8,7 @@ import { Kysely } from "kysely";
 import { postgresAdapter } from "./adapter.js";
 import type { Driver } from "./driver.js";
 import { kyselyDialect } from "./kysely.js";
-import { type MigrationPlan, migrate } from "./migrate.js";
+import { applyMigrations, type MigrationPlan } from "./migrate.js";
 import type { SchemaOptions } from "./model.js";
 
 /** Options every driver package's `createStores`/`fromClient` accepts. */
@@ -43,7 +43,7 @@ export function storesFor(driver: Driver, options: StoresOptions, close: () => P
 			return kysely;
 		},
 		applyTo: (authOptions) => ({ ...authOptions, database: adapter }),
-		migrate: (authOptions) => migrate(driver, authOptions, options),
+		migrate: (authOptions) => applyMigrations(driver, authOptions, options),
 		close() {
 			closing ??= close();
 			return closing;

@@ -1,4 +1,4 @@
-import { type Driver, migrate, postgresAdapter } from "@authpg/core";
+import { applyMigrations, type Driver, postgresAdapter } from "@authpg/core";
 import type { BetterAuthOptions } from "better-auth";
 
 /** Test namespaces are constants of the suites; checked so they can be spelled into DDL. */
@@ -8,7 +8,7 @@ const NAMESPACE = /^[a-z_][a-z0-9_]*$/;
 export async function freshAdapter(driver: Driver, namespace: string, options: BetterAuthOptions = {}) {
 	if (!NAMESPACE.test(namespace)) throw new Error(`bad test namespace ${namespace}`);
 	await driver.query(`drop schema if exists ${namespace} cascade`, []);
-	await migrate(driver, options, { schema: namespace });
+	await applyMigrations(driver, options, { schema: namespace });
 	return postgresAdapter(driver, { schema: namespace })(options);
 }
 

@@ -3,13 +3,22 @@ import { arraysSuite } from "./arrays.js";
 import { inputSuite } from "./input.js";
 import { joinsSuite } from "./joins.js";
 import { kyselySuite } from "./kysely.js";
+import { migrationsSuite } from "./migrations.js";
 import { namespaceSuite } from "./namespace.js";
-import { schemaSuite } from "./schema.js";
 import { whereSuite } from "./where.js";
 import { writesSuite } from "./writes.js";
 
-/** Register authpg's own suites on `driver` (one database of their own). */
-export function registerOwnSuites(driver: () => Driver): void {
+/** What a suite gets: the driver under test, a way to open another one, and the database URL. */
+export interface SuiteContext {
+	driver: () => Driver;
+	/** A second driver of the same kind on the same database (for concurrent clients); the caller closes it. */
+	connect: () => Driver | Promise<Driver>;
+	url: string;
+}
+
+/** Register authpg's own suites (on a database of their own). */
+export function registerOwnSuites(context: SuiteContext): void {
+	const { driver } = context;
 	arraysSuite(driver);
 	namespaceSuite(driver);
 	joinsSuite(driver);
@@ -17,5 +26,5 @@ export function registerOwnSuites(driver: () => Driver): void {
 	writesSuite(driver);
 	inputSuite(driver);
 	kyselySuite(driver);
-	schemaSuite(driver);
+	migrationsSuite(context);
 }

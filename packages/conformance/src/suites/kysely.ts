@@ -1,4 +1,4 @@
-import { type Driver, kyselyDialect, migrate } from "@authpg/core";
+import { applyMigrations, type Driver, kyselyDialect } from "@authpg/core";
 import { betterAuth } from "better-auth";
 import { type Generated, Kysely, sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -164,7 +164,7 @@ export function kyselySuite(driver: () => Driver): void {
 			await driver().query("create schema public", []);
 			try {
 				const options = { emailAndPassword: { enabled: true } };
-				await migrate(driver(), options);
+				await applyMigrations(driver(), options);
 				const auth = betterAuth({
 					...options,
 					database: {
