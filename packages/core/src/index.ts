@@ -32,7 +32,6 @@ export {
 	type SchemaOptions,
 } from "./model.js";
 export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./pg-client.js";
-export { type PgLikePool, type PgLikePoolClient, type PgPoolDriverOptions, pgPoolDriver } from "./pg-pool.js";
 export { type IndexDefinition, type SchemaStep, type StepKind, type StepSafety, schemaSql } from "./schema.js";
 export { type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores.js";
 export * from "./transaction.js";
