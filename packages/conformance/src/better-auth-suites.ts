@@ -2,7 +2,7 @@
  * Every suite of `@better-auth/test-utils/adapter`, run against our adapter
  * with migrations done by our planner. None is skipped.
  */
-import { applyMigrations, type Driver, postgresAdapter } from "@authpg/core";
+import { applyMigrations, type Driver, postgresAdapter, secondaryStorage } from "@authpg/core";
 import {
 	authFlowTestSuite,
 	caseInsensitiveTestSuite,
@@ -42,4 +42,17 @@ export async function registerBetterAuthSuites(name: string, driver: () => Drive
 		],
 	});
 	execute();
+
+	// Better Auth's auth flow again, with sessions in our secondary storage.
+	const withStorage = await testAdapter({
+		adapter: () => postgresAdapter(driver()),
+		runMigrations: async (options) => {
+			await runMigrations(options);
+			await applyMigrations(driver(), options, { stores: ["secondaryStorage"] });
+		},
+		overrideBetterAuthOptions: (options) => ({ ...options, secondaryStorage: secondaryStorage(driver()) }),
+		prefixTests: `${name} + secondaryStorage`,
+		tests: [authFlowTestSuite()],
+	});
+	withStorage.execute();
 }

@@ -32,7 +32,7 @@ import {
 	type SchemaOptions,
 	withJsonbArrays,
 } from "./model.js";
-import { schemaSql } from "./schema.js";
+import { planFresh, planSql } from "./migrate.js";
 import { applyOutputTransforms, applyRules, type OutputRule, outputRules, toDb } from "./values.js";
 import { type Condition, normalizeWhere } from "./where.js";
 
@@ -371,10 +371,8 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		},
 
 		async createSchema(options, file) {
-			const tables = compileSchema(options, ctx.adapterOptions);
-			const skipSession = Boolean(options.secondaryStorage && !options.session?.storeSessionInDatabase);
 			return {
-				code: schemaSql(tables, { skip: skipSession ? ["session"] : [] }),
+				code: planSql(await planFresh(options, ctx.adapterOptions)),
 				path: file ?? "better-auth_migrations/authpg-schema.sql",
 			};
 		},

@@ -19,7 +19,9 @@ export {
 	type MigrationPlan,
 	type MigrationStep,
 	type PlanOptions,
+	planFresh,
 	planMigrations,
+	planSql,
 	UnsafeMigrationError,
 } from "./migrate.js";
 export {
@@ -32,6 +34,9 @@ export {
 	type SchemaOptions,
 } from "./model.js";
 export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./pg-client.js";
-export { type IndexDefinition, type SchemaStep, type StepKind, type StepSafety, schemaSql } from "./schema.js";
-export { type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores.js";
+export { type RateLimitStorage, type RateLimitStorageOptions, rateLimitStorage } from "./rate-limit.js";
+export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./schema.js";
+export { type PostgresSecondaryStorage, type SecondaryStorageOptions, secondaryStorage } from "./secondary-storage.js";
+export { STORE_NAMES, type StoreName, storesIn } from "./store-tables.js";
+export { type AppliedOptions, type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores.js";
 export * from "./transaction.js";

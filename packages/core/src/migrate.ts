@@ -27,6 +27,7 @@ import {
 	tablesInOrder,
 	uniqueColumnIndex,
 } from "./schema.js";
+import { type StoreName, storesIn, storeTables } from "./store-tables.js";
 
 /** A step of a {@link MigrationPlan}. */
 export type MigrationStep = SchemaStep;
@@ -52,6 +53,11 @@ export interface PlanOptions extends SchemaOptions {
 	concurrently?: boolean;
 	/** Convert jsonb array columns (Better Auth's own mapping) to native `text[]`/`bigint[]`. */
 	convertArrays?: boolean;
+	/**
+	 * authpg stores whose tables to create. Default: the ones plugged into the
+	 * options (`stores.applyTo` marks them).
+	 */
+	stores?: readonly StoreName[];
 }
 
 /** Options of {@link applyMigrations}. */
@@ -81,7 +87,31 @@ export async function planMigrations(
 ): Promise<MigrationPlan> {
 	const schema = compileSchema(options, planOptions);
 	const live = await introspect(driver, schema.namespace);
-	return diff(schema, live, planOptions, (table) => tableHasRows(driver, schema.namespace, table));
+	return diff(schema, live, { ...planOptions, stores: planOptions.stores ?? storesIn(options) }, (table) =>
+		tableHasRows(driver, schema.namespace, table),
+	);
+}
+
+/**
+ * The plan for a database that holds nothing yet: the whole schema, in the
+ * order `applyMigrations` would create it. Needs no connection (`authpg
+ * generate`, Better Auth's `createSchema`).
+ */
+export function planFresh(options: BetterAuthOptions, planOptions: PlanOptions = {}): Promise<MigrationPlan> {
+	const schema = compileSchema(options, planOptions);
+	const empty: LiveSchema = {
+		namespace: schema.namespace,
+		exists: schema.namespace === "public",
+		tables: new Map(),
+		indexes: new Map(),
+		foreignKeys: [],
+	};
+	return diff(schema, empty, { ...planOptions, stores: planOptions.stores ?? storesIn(options) }, async () => false);
+}
+
+/** A plan's steps as one SQL script. */
+export function planSql(plan: MigrationPlan): string {
+	return `${plan.steps.map((step) => `${step.sql};`).join("\n\n")}\n`;
 }
 
 async function tableHasRows(driver: Driver, namespace: string, table: string): Promise<boolean> {
@@ -147,7 +177,11 @@ async function diff(
 		}
 		for (const index of indexesOf(schema, model)) wantIndex(index, table);
 	}
-	const known = new Set(models.map((m) => m.table));
+	for (const store of storeTables) {
+		if (!opts.stores?.includes(store.store) || store.tables.every((t) => live.tables.has(t))) continue;
+		for (const step of store.create(schema.namespace)) (step.kind === "createTable" ? create : indexes).push(step);
+	}
+	const known = new Set([...models.map((m) => m.table), ...storeTables.flatMap((s) => s.tables)]);
 	for (const table of live.tables.keys()) {
 		if (!known.has(table)) warnings.push(`Table "${table}" is not part of the Better Auth schema; it is left alone.`);
 	}
@@ -285,7 +319,12 @@ export async function applyMigrations(
 		]);
 		await tx.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`authpg:migrate:${schema.namespace}`]);
 		const live = await introspect(tx, schema.namespace);
-		const plan = await diff(schema, live, applyOptions, (table) => tableHasRows(tx, schema.namespace, table));
+		const plan = await diff(
+			schema,
+			live,
+			{ ...applyOptions, stores: applyOptions.stores ?? storesIn(options) },
+			(table) => tableHasRows(tx, schema.namespace, table),
+		);
 		if (plan.blockers.length > 0) throw new UnsafeMigrationError(plan.blockers);
 		for (const step of plan.steps) if (!step.concurrently) await run(tx, step, plan.steps.length);
 		return plan;

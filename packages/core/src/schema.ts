@@ -52,9 +52,9 @@ export interface IndexDefinition {
 }
 
 /** Tables in creation order: Better Auth's `order`, then references first. */
-export function tablesInOrder(schema: CompiledSchema, skip: readonly string[] = []): ModelInfo[] {
+export function tablesInOrder(schema: CompiledSchema): ModelInfo[] {
 	const models = schema.models
-		.filter((m) => !skip.includes(m.key) && !schema.tables[m.key]?.disableMigrations)
+		.filter((m) => !schema.tables[m.key]?.disableMigrations)
 		.map((m, i) => ({ m, order: schema.tables[m.key]?.order ?? Number.POSITIVE_INFINITY, i }))
 		.sort((a, b) => a.order - b.order || a.i - b.i)
 		.map((x) => x.m);
@@ -251,23 +251,4 @@ export function convertArrayColumnStep(schema: CompiledSchema, model: ModelInfo,
 		sql: statement.compile(compiler).sql,
 		safety: "rewrite",
 	};
-}
-
-/** Every step that creates the schema from nothing. */
-export function createAllSteps(schema: CompiledSchema, skip: readonly string[] = []): SchemaStep[] {
-	const steps: SchemaStep[] = [];
-	if (schema.namespace !== "public") steps.push(createSchemaStep(schema));
-	const indexes: SchemaStep[] = [];
-	for (const model of tablesInOrder(schema, skip)) {
-		steps.push(createTableStep(schema, model));
-		for (const index of indexesOf(schema, model)) indexes.push(createIndexStep(schema, index));
-	}
-	return [...steps, ...indexes];
-}
-
-/** The full DDL as one SQL script (what `createSchema` / `generate` write). */
-export function schemaSql(schema: CompiledSchema, options: { skip?: readonly string[] } = {}): string {
-	return `${createAllSteps(schema, options.skip)
-		.map((s) => `${s.sql};`)
-		.join("\n\n")}\n`;
 }

@@ -8,11 +8,23 @@ import { Kysely } from "kysely";
 import { postgresAdapter } from "./adapter.js";
 import type { Driver } from "./driver.js";
 import { kyselyDialect } from "./kysely.js";
-import { applyMigrations, type MigrationPlan } from "./migrate.js";
+import { type ApplyOptions, applyMigrations, type MigrationPlan } from "./migrate.js";
 import type { SchemaOptions } from "./model.js";
+import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
+import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
+import type { StoreName } from "./store-tables.js";
 
 /** Options every driver package's `createStores`/`fromClient` accepts. */
-export interface StoresOptions extends SchemaOptions {}
+export interface StoresOptions extends SchemaOptions {
+	/** Also set Better Auth's `secondaryStorage` to the Postgres one in {@link Stores.applyTo}. Default false. */
+	secondaryStorage?: boolean;
+}
+
+/** Better Auth options as {@link Stores.applyTo} returns them. */
+export type AppliedOptions<O extends BetterAuthOptions> = Omit<O, "database" | "rateLimit"> & {
+	database: Stores["adapter"];
+	rateLimit: NonNullable<O["rateLimit"]> & { customStorage: RateLimitStorage };
+};
 
 /** What a driver package hands an application. */
 export interface Stores {
@@ -20,37 +32,59 @@ export interface Stores {
 	readonly driver: Driver;
 	/** The Better Auth database adapter: `database: stores.adapter`. */
 	readonly adapter: (options: BetterAuthOptions) => DBAdapter<BetterAuthOptions>;
+	/** Better Auth's `rateLimit.customStorage`: one atomic statement per request. */
+	readonly rateLimitStorage: RateLimitStorage;
+	/** Better Auth's `secondaryStorage`, in an UNLOGGED table. */
+	readonly secondaryStorage: PostgresSecondaryStorage;
 	/** A Kysely instance on the same connection or pool, for the application's own tables. */
 	readonly kysely: Kysely<any>;
-	/** Better Auth options with `database` set to {@link Stores.adapter}. */
-	applyTo<O extends BetterAuthOptions>(options: O): Omit<O, "database"> & { database: Stores["adapter"] };
-	/** Create the missing Better Auth tables, columns and indexes for `options`, in one transaction. */
-	migrate(options: BetterAuthOptions): Promise<MigrationPlan>;
+	/**
+	 * Better Auth options with `database` set to {@link Stores.adapter},
+	 * `rateLimit.customStorage` to {@link Stores.rateLimitStorage}, and
+	 * `secondaryStorage` when the stores were created with `secondaryStorage: true`.
+	 */
+	applyTo<O extends BetterAuthOptions>(options: O): AppliedOptions<O>;
+	/**
+	 * Create what is missing for `options` — Better Auth's tables, columns and
+	 * indexes, and these stores' tables — in one transaction.
+	 */
+	migrate(options: BetterAuthOptions, migrateOptions?: Omit<ApplyOptions, keyof SchemaOptions>): Promise<MigrationPlan>;
 	/** End the connection(s) these stores own; a client handed in stays open. */
 	close(): Promise<void>;
 }
 
 /** Build stores over `driver`. `close` is what ends the connection (if it is ours to end). */
 export function storesFor(driver: Driver, options: StoresOptions, close: () => Promise<void>): Stores {
-	const adapter = postgresAdapter(driver, options);
+	const schemaOptions: SchemaOptions = { schema: options.schema, usePlural: options.usePlural };
+	const adapter = postgresAdapter(driver, schemaOptions);
+	const rateLimit = rateLimitStorage(driver, { schema: options.schema });
+	const kv = secondaryStorage(driver, { schema: options.schema });
+	const used: StoreName[] = options.secondaryStorage ? ["rateLimit", "secondaryStorage"] : ["rateLimit"];
 	let kysely: Kysely<any> | undefined;
 	let closing: Promise<void> | undefined;
 	return {
 		driver,
 		adapter,
+		rateLimitStorage: rateLimit,
+		secondaryStorage: kv,
 		get kysely() {
 			kysely ??= new Kysely<any>({ dialect: kyselyDialect(driver) });
 			return kysely;
 		},
-		applyTo: (authOptions) => ({ ...authOptions, database: adapter }),
-		migrate: (authOptions) => applyMigrations(driver, authOptions, options),
+		applyTo: (authOptions) => ({
+			...authOptions,
+			database: adapter,
+			rateLimit: { ...authOptions.rateLimit, customStorage: rateLimit },
+			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
+		}),
+		migrate: (authOptions, migrateOptions) =>
+			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
 		close() {
 			closing ??= close();
 			return closing;
 		},
 	};
 }
-
 interface Registered {
 	driver: Driver;
 	users: number;

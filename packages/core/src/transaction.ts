@@ -7,6 +7,7 @@
  * No driver, no Node built-ins: this runs wherever the core runs.
  */
 
+import { type AsyncLocalStorage, getAsyncLocalStorage } from "@better-auth/core/async_hooks";
 import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
 import { AuthpgError } from "./errors.js";
 
@@ -252,3 +253,43 @@ export class PreparedStatementNames {
 }
 
 function ignore(): void {}
+
+/**
+ * Remembers, per async context, the transaction a single-connection driver is
+ * running, so a statement issued from inside it through the driver itself
+ * (say, Better Auth writing its secondary storage in the middle of a sign-up
+ * transaction) joins the transaction instead of queueing behind it forever.
+ * Statements from other contexts still wait their turn at the gate.
+ */
+export interface TransactionScope {
+	/** The transaction whose callback the current async context runs in, while it is open. */
+	current(): Driver | undefined;
+	/** Run `fn` with `tx` as the current transaction of its async context. */
+	run<T>(tx: Driver, fn: () => Promise<T>): Promise<T>;
+}
+
+interface ScopeEntry {
+	tx: Driver;
+	open: boolean;
+}
+
+/** A {@link TransactionScope} over the runtime's AsyncLocalStorage (Node, Workers with nodejs_compat, Vercel Edge). */
+export function createTransactionScope(): TransactionScope {
+	let storage: AsyncLocalStorage<ScopeEntry> | undefined;
+	return {
+		current() {
+			const entry = storage?.getStore();
+			return entry?.open ? entry.tx : undefined;
+		},
+		async run(tx, fn) {
+			storage ??= new (await getAsyncLocalStorage())<ScopeEntry>();
+			const entry: ScopeEntry = { tx, open: true };
+			try {
+				return await storage.run(entry, fn);
+			} finally {
+				// Work the callback left running must not reach a finished transaction.
+				entry.open = false;
+			}
+		},
+	};
+}

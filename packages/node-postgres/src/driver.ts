@@ -9,6 +9,7 @@
 
 import {
 	createGate,
+	createTransactionScope,
 	DEFAULT_MAX_PREPARED_STATEMENTS,
 	type Driver,
 	type DriverCapabilities,
@@ -45,8 +46,10 @@ export type CreateNodePostgresDriverOptions = Omit<NodePostgresDriverOptions, "o
  * A driver over `client`, which may or may not be connected yet: an
  * unconnected client is connected on first use.
  *
- * While a transaction runs, every other call on this driver waits for it, so
- * code inside `transaction(fn)` must use `fn`'s `tx`, never this driver.
+ * While a transaction runs, calls from other async contexts wait for it; a
+ * call made through this driver from inside the transaction's callback (where
+ * the runtime has AsyncLocalStorage) joins the transaction instead of
+ * waiting for it forever.
  */
 export function nodePostgresDriver(client: Client, options: NodePostgresDriverOptions = {}): Driver {
 	return clientDriver(client, undefined, options.ownsClient ?? false, options);
@@ -90,6 +93,7 @@ function clientDriver(
 		preparedStatements: prepare,
 	};
 	const gate = createGate();
+	const scope = createTransactionScope();
 	let session = openSession(initial);
 	let closing: Promise<void> | undefined;
 
@@ -140,11 +144,15 @@ function clientDriver(
 			opts?: QueryOptions,
 		): Promise<QueryResult<R>> {
 			assertOpen();
+			const inside = scope.current();
+			if (inside) return inside.query<R>(sql, params, opts);
 			const { rows, rowCount } = await gate.run(async () => runOnSession<R>(await current(), sql, params, opts));
 			return { rows, rowCount };
 		},
 		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
 			assertOpen();
+			const inside = scope.current();
+			if (inside) return inside.transaction(fn);
 			return gate.run(async () => {
 				const active = await current();
 				return runTransaction(
@@ -153,7 +161,7 @@ function clientDriver(
 						capabilities,
 						run: (sql, params, opts) => runOnSession(active, sql, params, opts),
 					},
-					fn,
+					(tx) => scope.run(tx, () => fn(tx)),
 				);
 			});
 		},

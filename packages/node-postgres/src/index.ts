@@ -24,12 +24,12 @@ export interface NodePostgresStoresConfig extends StoresOptions, CreateNodePostg
  * connection, and a transaction holds it until it ends. `close()` ends it.
  */
 export function createStores(config: NodePostgresStoresConfig = {}): Stores {
-	const { connectionString, client, schema, usePlural, ...driverOptions } = config;
+	const { connectionString, client, schema, usePlural, secondaryStorage, ...driverOptions } = config;
 	const clientConfig: ClientConfig = { ...client, ...(connectionString ? { connectionString } : {}) };
 	const { driver, release } = sharedDriver(`node-postgres\u0000${JSON.stringify([clientConfig, driverOptions])}`, () =>
 		createDriver(clientConfig, driverOptions),
 	);
-	return storesFor(driver, { schema, usePlural }, release);
+	return storesFor(driver, { schema, usePlural, secondaryStorage }, release);
 }
 
 /**
@@ -41,7 +41,7 @@ export function fromClient(
 	client: Client,
 	options: StoresOptions & Omit<NodePostgresDriverOptions, "ownsClient"> = {},
 ): Stores {
-	const { schema, usePlural, ...driverOptions } = options;
+	const { schema, usePlural, secondaryStorage, ...driverOptions } = options;
 	const driver: Driver = nodePostgresDriver(client, driverOptions);
-	return storesFor(driver, { schema, usePlural }, () => driver.close());
+	return storesFor(driver, { schema, usePlural, secondaryStorage }, () => driver.close());
 }

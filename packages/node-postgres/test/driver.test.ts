@@ -63,6 +63,45 @@ function instrumented(config: string): {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("node-postgres driver", () => {
+	it("a statement sent through the driver from inside its own transaction joins it; others wait", async () => {
+		const driver = createDriver(url);
+		try {
+			let started!: () => void;
+			const isStarted = new Promise<void>((resolve) => {
+				started = resolve;
+			});
+			let release!: () => void;
+			const released = new Promise<void>((resolve) => {
+				release = resolve;
+			});
+			const failure = new Error("roll back");
+			const transaction = driver.transaction(async (tx) => {
+				await tx.query(`insert into ${items} (label) values ($1)`, ["via tx"]);
+				// Through the driver itself, as a store shared with the application would: no deadlock, same transaction.
+				await driver.query(`insert into ${items} (label) values ($1)`, ["via driver"]);
+				const seen = await driver.query<{ n: number }>(`select count(*)::int as n from ${items}`, []);
+				expect(seen.rows[0]?.n).toBe(2);
+				started();
+				await released;
+				throw failure;
+			});
+			await isStarted;
+			let outsideDone = false;
+			const outside = driver.query<{ n: number }>(`select count(*)::int as n from ${items}`, []).then((r) => {
+				outsideDone = true;
+				return r;
+			});
+			await new Promise((resolve) => setTimeout(resolve, 50));
+			expect(outsideDone).toBe(false);
+			release();
+			await expect(transaction).rejects.toBe(failure);
+			expect((await outside).rows[0]?.n).toBe(0);
+			expect(await labels()).toEqual([]);
+		} finally {
+			await driver.close();
+		}
+	});
+
 	it("connects lazily, on the first statement", async () => {
 		const appName = `authpg_lazy_${Math.random().toString(36).slice(2, 8)}`;
 		const driver = createDriver({

@@ -25,19 +25,19 @@ export interface PoolStoresConfig extends StoresOptions, CreatePoolDriverOptions
  * ```
  */
 export function createStores(config: PoolStoresConfig = {}): Stores {
-	const { connectionString, pool, schema, usePlural, ...driverOptions } = config;
+	const { connectionString, pool, schema, usePlural, secondaryStorage, ...driverOptions } = config;
 	const poolConfig: PoolConfig = { ...pool, ...(connectionString ? { connectionString } : {}) };
 	const { driver, release } = sharedDriver(`pool\u0000${JSON.stringify([poolConfig, driverOptions])}`, () =>
 		createDriver(poolConfig, driverOptions),
 	);
-	return storesFor(driver, { schema, usePlural }, release);
+	return storesFor(driver, { schema, usePlural, secondaryStorage }, release);
 }
 
 /**
  * Stores over a `pg.Pool` the application owns; `close()` leaves it open.
  */
 export function fromPool(pool: Pool, options: StoresOptions & Omit<PoolDriverOptions, "ownsPool"> = {}): Stores {
-	const { schema, usePlural, ...driverOptions } = options;
+	const { schema, usePlural, secondaryStorage, ...driverOptions } = options;
 	const driver: Driver = poolDriver(pool, driverOptions);
-	return storesFor(driver, { schema, usePlural }, () => driver.close());
+	return storesFor(driver, { schema, usePlural, secondaryStorage }, () => driver.close());
 }

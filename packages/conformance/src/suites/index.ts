@@ -5,6 +5,7 @@ import { joinsSuite } from "./joins.js";
 import { kyselySuite } from "./kysely.js";
 import { migrationsSuite } from "./migrations.js";
 import { namespaceSuite } from "./namespace.js";
+import { storesSuite } from "./stores.js";
 import { whereSuite } from "./where.js";
 import { writesSuite } from "./writes.js";
 
@@ -27,4 +28,5 @@ export function registerOwnSuites(context: SuiteContext): void {
 	inputSuite(driver);
 	kyselySuite(driver);
 	migrationsSuite(context);
+	storesSuite(driver);
 }

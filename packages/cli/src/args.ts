@@ -1,0 +1,212 @@
+/**
+ * Command-line parsing with `node:util` `parseArgs` (strict: an unknown flag
+ * is an error, not silently ignored — a typo in `--yes` must not go unnoticed).
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { usageError } from "./exit.js";
+
+export const COMMANDS = ["plan", "migrate", "status", "generate"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Flags every command shares. */
+export interface CommonFlags {
+	cwd: string;
+	config?: string;
+	schema?: string;
+}
+
+/** Flags of the commands that plan against a database. */
+export interface PlanningFlags extends CommonFlags {
+	url?: string;
+	concurrently: boolean;
+	convertArrays: boolean;
+}
+
+export interface PlanFlags extends PlanningFlags {
+	json: boolean;
+}
+
+export interface StatusFlags extends PlanFlags {
+	strict: boolean;
+}
+
+export interface MigrateFlags extends PlanningFlags {
+	yes: boolean;
+	lockTimeoutMs?: number;
+	statementTimeoutMs?: number;
+}
+
+export interface GenerateFlags extends CommonFlags {
+	output?: string;
+	yes: boolean;
+}
+
+export type Parsed =
+	| { command: "help"; topic?: Command }
+	| { command: "version" }
+	| { command: "plan"; flags: PlanFlags }
+	| { command: "status"; flags: StatusFlags }
+	| { command: "migrate"; flags: MigrateFlags }
+	| { command: "generate"; flags: GenerateFlags };
+
+const common = {
+	cwd: { type: "string", short: "c" },
+	config: { type: "string" },
+	schema: { type: "string" },
+	help: { type: "boolean", short: "h" },
+} as const;
+
+const planning = {
+	...common,
+	url: { type: "string" },
+	concurrently: { type: "boolean" },
+	"convert-arrays": { type: "boolean" },
+} as const;
+
+const OPTIONS = {
+	plan: { ...planning, json: { type: "boolean" } },
+	status: { ...planning, json: { type: "boolean" }, strict: { type: "boolean" } },
+	migrate: {
+		...planning,
+		yes: { type: "boolean", short: "y" },
+		"lock-timeout": { type: "string" },
+		"statement-timeout": { type: "string" },
+	},
+	generate: {
+		...common,
+		output: { type: "string", short: "o" },
+		yes: { type: "boolean", short: "y" },
+	},
+} as const;
+
+function milliseconds(flag: string, value: string | undefined): number | undefined {
+	if (value === undefined) return undefined;
+	const ms = Number(value);
+	if (!/^\d+$/.test(value) || !Number.isSafeInteger(ms)) {
+		throw usageError(`--${flag} takes a whole number of milliseconds, got "${value}".`);
+	}
+	return ms;
+}
+
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+	if (value !== undefined && value.trim() === "") throw usageError(`--${flag} needs a value.`);
+	return value;
+}
+
+/** Parse `argv` (without node and the script). Throws a usage error (exit 2) on bad input. */
+export function parse(argv: readonly string[]): Parsed {
+	const [first, ...rest] = argv;
+	if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+		const topic = rest[0];
+		return { command: "help", topic: COMMANDS.includes(topic as Command) ? (topic as Command) : undefined };
+	}
+	if (first === "--version" || first === "-v" || first === "version") return { command: "version" };
+	if (!COMMANDS.includes(first as Command)) {
+		throw usageError(`Unknown command "${first}". Commands: ${COMMANDS.join(", ")}. See \`authpg --help\`.`);
+	}
+	const command = first as Command;
+	let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+	try {
+		const options: ParseArgsConfig["options"] = OPTIONS[command];
+		({ values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }));
+	} catch (error) {
+		throw usageError(`${(error as Error).message}. See \`authpg ${command} --help\`.`);
+	}
+	if (values.help) return { command: "help", topic: command };
+	const str = (name: string) => nonEmpty(name, values[name] as string | undefined);
+	const bool = (name: string) => values[name] === true;
+	const base: CommonFlags = { cwd: str("cwd") ?? process.cwd(), config: str("config"), schema: str("schema") };
+	if (command === "generate") return { command, flags: { ...base, output: str("output"), yes: bool("yes") } };
+	const planning: PlanningFlags = {
+		...base,
+		url: str("url"),
+		concurrently: bool("concurrently"),
+		convertArrays: bool("convert-arrays"),
+	};
+	if (command === "plan") return { command, flags: { ...planning, json: bool("json") } };
+	if (command === "status") return { command, flags: { ...planning, json: bool("json"), strict: bool("strict") } };
+	return {
+		command,
+		flags: {
+			...planning,
+			yes: bool("yes"),
+			lockTimeoutMs: milliseconds("lock-timeout", str("lock-timeout")),
+			statementTimeoutMs: milliseconds("statement-timeout", str("statement-timeout")),
+		},
+	};
+}
+
+const CONFIG_HELP = `Config:
+  --config <path>        the file exporting your Better Auth instance (\`export const auth\` or default export);
+                         default: the first of auth.ts, lib/auth.ts, src/lib/auth.ts, src/auth.ts,
+                         utils/auth.ts, … (.ts, .js, .mjs) under --cwd
+  -c, --cwd <dir>        the project directory (default: the current directory)
+  --schema <name>        the Postgres schema (namespace) instead of the adapter's`;
+
+const COMMON_HELP = `${CONFIG_HELP}
+  --url <postgres://…>   connect to this database instead of the authpg adapter's own connection
+                         (also lets you use the CLI when the config uses another adapter)`;
+
+const PLANNING_HELP = `  --concurrently         build indexes on existing tables with CREATE INDEX CONCURRENTLY, after the transaction
+  --convert-arrays       convert jsonb array columns (Better Auth's own migrator) to native text[]/bigint[]`;
+
+const HELP: Record<Command | "main", string> = {
+	main: `authpg — Better Auth's schema on Postgres: plan, apply, check, generate
+
+Usage: authpg <command> [options]
+
+Commands:
+  plan       print the steps (and their SQL) that would bring the database up to the config; applies nothing
+  migrate    apply the plan in one transaction (asks first; --yes to skip)
+  status     exit 0 when the database matches the config, 1 when it does not (for CI)
+  generate   print or write the full schema SQL, for your own migration tool (no database needed)
+
+Exit codes: 0 ok / in sync, 1 pending, blocked or refused, 2 usage or config error, 3 database error.
+
+${COMMON_HELP}
+
+Run \`authpg <command> --help\` for a command's options.`,
+	plan: `Usage: authpg plan [options]
+
+Print the migration plan — each step with its safety class and SQL — and a summary line.
+Nothing is applied. Exits 0 whenever a plan could be made (use \`authpg status\` to gate CI).
+
+  --json                 print the plan as JSON
+${PLANNING_HELP}
+
+${COMMON_HELP}`,
+	migrate: `Usage: authpg migrate [options]
+
+Apply the plan in one transaction, under an advisory lock, re-planning inside the lock.
+Asks for confirmation on a terminal; without one, pass --yes.
+
+  -y, --yes              apply without asking
+  --lock-timeout <ms>    give up when a lock is not granted within this time (default 10000)
+  --statement-timeout <ms>  give up on a statement that runs longer (default 600000)
+${PLANNING_HELP}
+
+${COMMON_HELP}`,
+	status: `Usage: authpg status [options]
+
+Exit 0 when the database matches the config; 1 when steps are pending or blockers
+(type or index mismatches, …) exist. Warnings (extra tables or columns, …) are printed
+and only fail the check with --strict.
+
+  --json                 print the plan as JSON
+  --strict               warnings fail the check too
+${PLANNING_HELP}
+
+${COMMON_HELP}`,
+	generate: `Usage: authpg generate [options]
+
+The full SQL that creates Better Auth's schema for the config (schema, tables, foreign keys,
+indexes), for teams that run their own migration tool. Offline: no database connection.
+
+  -o, --output <file>    write to this file (relative to --cwd) instead of stdout
+  -y, --yes              overwrite an existing --output file without asking
+
+${CONFIG_HELP}`,
+};
+
+/** Help text for `topic`, or the overview. */
+export const helpText = (topic?: Command) => HELP[topic ?? "main"];

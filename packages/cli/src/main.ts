@@ -1,0 +1,56 @@
+/**
+ * Parse, dispatch, and turn every outcome into an exit code: errors are
+ * printed as messages (the stack only with `AUTHPG_DEBUG=1`).
+ */
+import { readFileSync } from "node:fs";
+import { AuthpgError, UnsafeMigrationError } from "@authpg/core";
+import { helpText, parse } from "./args.js";
+import { generate, migrate, plan, status } from "./commands.js";
+import { CliError, Exit, type ExitCode } from "./exit.js";
+
+function version(): string {
+	const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+	return pkg.version;
+}
+
+/** Run the CLI on `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<ExitCode> {
+	try {
+		const parsed = parse(argv);
+		switch (parsed.command) {
+			case "help":
+				process.stdout.write(`${helpText(parsed.topic)}\n`);
+				return Exit.ok;
+			case "version":
+				process.stdout.write(`${version()}\n`);
+				return Exit.ok;
+			case "plan":
+				return await plan(parsed.flags);
+			case "status":
+				return await status(parsed.flags);
+			case "migrate":
+				return await migrate(parsed.flags);
+			case "generate":
+				return await generate(parsed.flags);
+		}
+	} catch (error) {
+		return report(error);
+	}
+}
+
+function report(error: unknown): ExitCode {
+	const debug = process.env.AUTHPG_DEBUG === "1";
+	const message = error instanceof Error ? error.message : String(error);
+	if (error instanceof CliError) {
+		process.stderr.write(`authpg: ${message}\n`);
+		return error.exitCode;
+	}
+	if (error instanceof UnsafeMigrationError) {
+		process.stderr.write(`authpg: ${message}\n`);
+		return Exit.pending;
+	}
+	process.stderr.write(`authpg: ${message}\n`);
+	if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+	else if (!(error instanceof AuthpgError)) process.stderr.write("(AUTHPG_DEBUG=1 prints the stack.)\n");
+	return Exit.database;
+}
