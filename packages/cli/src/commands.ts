@@ -5,7 +5,14 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { applyMigrations, type MigrationPlan, type PlanOptions, planFresh, planMigrations, planSql } from "@authpg/core";
+import {
+	applyMigrations,
+	type MigrationPlan,
+	type PlanOptions,
+	planFresh,
+	planMigrations,
+	planSql,
+} from "@authpg/core";
 import type { GenerateFlags, MigrateFlags, PlanFlags, PlanningFlags, StatusFlags } from "./args.js";
 import { loadProject, type Project } from "./config.js";
 import { type Connection, connect, describeDatabase, naming } from "./connection.js";

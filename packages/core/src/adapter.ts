@@ -24,6 +24,7 @@ import {
 import type { Driver } from "./driver.js";
 import { InvalidValueError, QueryError } from "./errors.js";
 import { resolveJoins } from "./join.js";
+import { planFresh, planSql } from "./migrate.js";
 import {
 	type CompiledSchema,
 	compileSchema,
@@ -32,7 +33,6 @@ import {
 	type SchemaOptions,
 	withJsonbArrays,
 } from "./model.js";
-import { planFresh, planSql } from "./migrate.js";
 import { applyOutputTransforms, applyRules, type OutputRule, outputRules, toDb } from "./values.js";
 import { type Condition, normalizeWhere } from "./where.js";
 
