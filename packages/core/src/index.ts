@@ -34,6 +34,7 @@ export {
 	type SchemaOptions,
 } from "./model.js";
 export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./pg-client.js";
+export { type PgLikePool, type PgLikePoolClient, type PgPoolDriverOptions, pgPoolDriver } from "./pg-pool.js";
 export { type RateLimitStorage, type RateLimitStorageOptions, rateLimitStorage } from "./rate-limit.js";
 export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./schema.js";
 export { type PostgresSecondaryStorage, type SecondaryStorageOptions, secondaryStorage } from "./secondary-storage.js";

@@ -5,7 +5,10 @@
  * and database storages): a window counts from the last allowed request; a
  * request after the window resets the count to 1; a refused request leaves
  * the row as it was and reports the seconds until the window frees up.
- * Time is the database's, so app servers with skewed clocks agree.
+ * Time is the database's, so app servers with skewed clocks agree. A
+ * statement that waited for the row lock carries an earlier statement time
+ * than the one it waited for: `last_request` never moves back, and
+ * `retryAfter` never exceeds the window.
  */
 import { sql } from "kysely";
 import { compiler, statementName } from "./dialect.js";
@@ -41,10 +44,11 @@ export function rateLimitStorage(driver: Driver, options: RateLimitStorageOption
 		on conflict ("key") do update set
 			"allowed" = ${allowed},
 			"count" = case when ${reset} then 1 when r."count" < ${max} then r."count" + 1 else r."count" end,
-			"last_request" = case when ${allowed} then ${NOW_MS} else r."last_request" end,
+			"last_request" = case when ${allowed} then greatest(${NOW_MS}, r."last_request") else r."last_request" end,
 			"expires_at" = case when ${allowed} then statement_timestamp() + ${windowMs} * interval '1 millisecond' else r."expires_at" end
 		returning "allowed",
-			case when "allowed" then null else ceil(("last_request" + ${windowMs} - ${NOW_MS}) / 1000.0)::integer end as "retryAfter"`.compile(
+			case when "allowed" then null
+				else least(ceil(("last_request" + ${windowMs} - ${NOW_MS}) / 1000.0), ceil(${windowMs} / 1000.0))::integer end as "retryAfter"`.compile(
 		compiler,
 	).sql;
 	const name = statementName(consume);
