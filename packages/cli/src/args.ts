@@ -5,7 +5,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { usageError } from "./exit.js";
 
-export const COMMANDS = ["plan", "migrate", "status", "generate"] as const;
+export const COMMANDS = ["plan", "migrate", "status", "generate", "keystore", "prune", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Flags every command shares. */
@@ -20,6 +20,8 @@ export interface PlanningFlags extends CommonFlags {
 	url?: string;
 	concurrently: boolean;
 	convertArrays: boolean;
+	/** `--case-insensitive-indexes` / `--unique-insensitive-email`. */
+	caseInsensitiveIndexes: boolean | "unique";
 }
 
 export interface PlanFlags extends PlanningFlags {
@@ -41,13 +43,38 @@ export interface GenerateFlags extends CommonFlags {
 	yes: boolean;
 }
 
+export interface KeystoreFlags extends CommonFlags {
+	url?: string;
+	vault?: string;
+	yes: boolean;
+}
+
+export interface PruneFlags extends CommonFlags {
+	url?: string;
+	dryRun: boolean;
+	batchSize?: number;
+	schedule?: string;
+	json: boolean;
+}
+
+export interface DoctorFlags extends CommonFlags {
+	url?: string;
+	json: boolean;
+}
+
+/** What `authpg keystore` does. */
+export const KEYSTORE_ACTIONS = ["rotate-password"] as const;
+
 export type Parsed =
 	| { command: "help"; topic?: Command }
 	| { command: "version" }
 	| { command: "plan"; flags: PlanFlags }
 	| { command: "status"; flags: StatusFlags }
 	| { command: "migrate"; flags: MigrateFlags }
-	| { command: "generate"; flags: GenerateFlags };
+	| { command: "generate"; flags: GenerateFlags }
+	| { command: "keystore"; action: (typeof KEYSTORE_ACTIONS)[number]; flags: KeystoreFlags }
+	| { command: "prune"; flags: PruneFlags }
+	| { command: "doctor"; flags: DoctorFlags };
 
 const common = {
 	cwd: { type: "string", short: "c" },
@@ -61,6 +88,8 @@ const planning = {
 	url: { type: "string" },
 	concurrently: { type: "boolean" },
 	"convert-arrays": { type: "boolean" },
+	"case-insensitive-indexes": { type: "boolean" },
+	"unique-insensitive-email": { type: "boolean" },
 } as const;
 
 const OPTIONS = {
@@ -77,6 +106,21 @@ const OPTIONS = {
 		output: { type: "string", short: "o" },
 		yes: { type: "boolean", short: "y" },
 	},
+	keystore: {
+		...common,
+		url: { type: "string" },
+		vault: { type: "string" },
+		yes: { type: "boolean", short: "y" },
+	},
+	prune: {
+		...common,
+		url: { type: "string" },
+		"dry-run": { type: "boolean" },
+		"batch-size": { type: "string" },
+		schedule: { type: "string" },
+		json: { type: "boolean" },
+	},
+	doctor: { ...common, url: { type: "string" }, json: { type: "boolean" } },
 } as const;
 
 function milliseconds(flag: string, value: string | undefined): number | undefined {
@@ -105,23 +149,65 @@ export function parse(argv: readonly string[]): Parsed {
 		throw usageError(`Unknown command "${first}". Commands: ${COMMANDS.join(", ")}. See \`authpg --help\`.`);
 	}
 	const command = first as Command;
+	let args = rest;
+	let action: (typeof KEYSTORE_ACTIONS)[number] | undefined;
+	if (command === "keystore") {
+		const [named, ...more] = rest;
+		if (named === undefined || named === "help" || named === "--help" || named === "-h") {
+			return { command: "help", topic: command };
+		}
+		if (!KEYSTORE_ACTIONS.includes(named as (typeof KEYSTORE_ACTIONS)[number])) {
+			throw usageError(
+				`Unknown keystore command "${named}". Keystore commands: ${KEYSTORE_ACTIONS.join(", ")}. See \`authpg keystore --help\`.`,
+			);
+		}
+		action = named as (typeof KEYSTORE_ACTIONS)[number];
+		args = more;
+	}
 	let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
 	try {
 		const options: ParseArgsConfig["options"] = OPTIONS[command];
-		({ values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }));
+		({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
 	} catch (error) {
-		throw usageError(`${(error as Error).message}. See \`authpg ${command} --help\`.`);
+		const usage = action ? `${command} ${action}` : command;
+		throw usageError(`${(error as Error).message}. See \`authpg ${usage} --help\`.`);
 	}
 	if (values.help) return { command: "help", topic: command };
 	const str = (name: string) => nonEmpty(name, values[name] as string | undefined);
 	const bool = (name: string) => values[name] === true;
 	const base: CommonFlags = { cwd: str("cwd") ?? process.cwd(), config: str("config"), schema: str("schema") };
 	if (command === "generate") return { command, flags: { ...base, output: str("output"), yes: bool("yes") } };
+	if (command === "doctor") return { command, flags: { ...base, url: str("url"), json: bool("json") } };
+	if (command === "prune") {
+		const size = str("batch-size");
+		if (size !== undefined && (!/^\d+$/.test(size) || Number(size) < 1)) {
+			throw usageError(`--batch-size takes a positive whole number, got "${size}".`);
+		}
+		return {
+			command,
+			flags: {
+				...base,
+				url: str("url"),
+				dryRun: bool("dry-run"),
+				batchSize: size === undefined ? undefined : Number(size),
+				schedule: str("schedule"),
+				json: bool("json"),
+			},
+		};
+	}
+	if (command === "keystore") {
+		return {
+			command,
+			action: action!,
+			flags: { ...base, url: str("url"), vault: str("vault"), yes: bool("yes") },
+		};
+	}
 	const planning: PlanningFlags = {
 		...base,
 		url: str("url"),
 		concurrently: bool("concurrently"),
 		convertArrays: bool("convert-arrays"),
+		caseInsensitiveIndexes: bool("unique-insensitive-email") ? "unique" : bool("case-insensitive-indexes"),
 	};
 	if (command === "plan") return { command, flags: { ...planning, json: bool("json") } };
 	if (command === "status") return { command, flags: { ...planning, json: bool("json"), strict: bool("strict") } };
@@ -148,7 +234,11 @@ const COMMON_HELP = `${CONFIG_HELP}
                          (also lets you use the CLI when the config uses another adapter)`;
 
 const PLANNING_HELP = `  --concurrently         build indexes on existing tables with CREATE INDEX CONCURRENTLY, after the transaction
-  --convert-arrays       convert jsonb array columns (Better Auth's own migrator) to native text[]/bigint[]`;
+  --convert-arrays       convert jsonb array columns (Better Auth's own migrator) to native text[]/bigint[]
+  --case-insensitive-indexes
+                         lower(…) indexes on user email (and username), for mode: "insensitive" lookups
+  --unique-insensitive-email
+                         the same, with the email index unique: refused while emails differ only in case`;
 
 const HELP: Record<Command | "main", string> = {
 	main: `authpg — Better Auth's schema on Postgres: plan, apply, check, generate
@@ -160,6 +250,10 @@ Commands:
   migrate    apply the plan in one transaction (asks first; --yes to skip)
   status     exit 0 when the database matches the config, 1 when it does not (for CI)
   generate   print or write the full schema SQL, for your own migration tool (no database needed)
+  doctor     read-only health checks: types, indexes, case-duplicate emails, expired rows, settings
+  prune      delete expired sessions, verifications, rate-limit and cache rows, retired signing keys
+  keystore rotate-password
+             re-encrypt the JWT key store under a new password, in one transaction
 
 Exit codes: 0 ok / in sync, 1 pending, blocked or refused, 2 usage or config error, 3 database error.
 
@@ -206,6 +300,46 @@ indexes), for teams that run their own migration tool. Offline: no database conn
   -y, --yes              overwrite an existing --output file without asking
 
 ${CONFIG_HELP}`,
+	doctor: `Usage: authpg doctor [options]
+
+Read-only checks of the database against the config; each finding says what, why, and the fix:
+timestamp columns without time zone, id columns of another type than the config's ids, missing
+indexes and pending schema, jsonb arrays that could be native, emails that differ only in case.
+Also prints the server version, statement_timeout, idle_in_transaction_session_timeout and
+the expired rows per table. Exit 0 healthy, 1 with findings, 2 when the checks could not run.
+
+  --json                 print findings and info as JSON
+
+${COMMON_HELP}`,
+	prune: `Usage: authpg prune [options]
+
+Delete what has expired — sessions, verifications, rate-limit rows, secondary-storage keys,
+and signing keys 30 days past expiry — in batches, one short statement each; print the count
+per table. Tables of stores not in use are skipped.
+
+  --dry-run              count what would be deleted, delete nothing
+  --batch-size <n>       rows per DELETE (default 5000)
+  --schedule "<cron>"    install a pg_cron job running the prune on that schedule ("0 3 * * *");
+                         without pg_cron, say so and print the SQL to schedule yourself (exit 1)
+  --json                 print the counts as JSON
+
+${COMMON_HELP}`,
+	keystore: `Usage: authpg keystore rotate-password [options]
+
+Change the password of the key store that holds the JWT plugin's signing keys: check the
+current password, derive a new data key (new salt), re-encrypt every key and bump the vault's
+version, in one transaction. Servers still running with the old password then fail to sign
+JWTs or serve the JWKS until they are restarted with the new one.
+
+Passwords: AUTHPG_KEYSTORE_PASSWORD (the current one) and AUTHPG_KEYSTORE_NEW_PASSWORD; on a
+terminal, whichever is not set is asked for without echo (the new one twice). Without a terminal
+both must be set (exit 2 otherwise). The config's .env is read, as for the other commands.
+
+  -y, --yes              rotate without asking (needed without a terminal)
+  --vault <id>           the vault to rotate (default "default")
+
+${COMMON_HELP}
+                         (with --url and no config file found, --schema names the schema; default "public")`,
 };
 
 /** Help text for `topic`, or the overview. */

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
 	applyMigrations,
+	lastMigration,
 	type MigrationPlan,
+	type MigrationRecord,
 	type PlanOptions,
 	planFresh,
 	planMigrations,
@@ -19,6 +21,7 @@ import { type Connection, connect, describeDatabase, naming } from "./connection
 import { Exit, type ExitCode } from "./exit.js";
 import { duration, formatPlan, formatStep, planJson, styleFor, summaryLine } from "./format.js";
 import { canAsk, confirm } from "./prompt.js";
+import { cliTool } from "./version.js";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -51,6 +54,7 @@ async function withDatabase(
 			usePlural: connection.usePlural,
 			concurrently: flags.concurrently,
 			convertArrays: flags.convertArrays,
+			caseInsensitiveIndexes: flags.caseInsensitiveIndexes,
 		};
 		return await fn({ project, connection, header, planOptions });
 	} finally {
@@ -80,14 +84,16 @@ export function plan(flags: PlanFlags): Promise<ExitCode> {
 export function status(flags: StatusFlags): Promise<ExitCode> {
 	return withDatabase(flags, async ({ project, connection, header, planOptions }) => {
 		const result = await planMigrations(connection.driver, project.options, planOptions);
+		const last = await lastMigration(connection.driver, connection.namespace);
 		const inSync =
 			result.steps.length === 0 && result.blockers.length === 0 && (!flags.strict || result.warnings.length === 0);
 		if (flags.json) {
-			out(planJson(result, { inSync }));
+			out(planJson(result, { inSync, lastMigration: last ?? null }));
 			return inSync ? Exit.ok : Exit.pending;
 		}
 		const style = styleFor(process.stdout);
 		out(`Status of ${header}`);
+		out(lastMigrationLine(last));
 		out(formatPlan(result, style, false));
 		out(
 			inSync
@@ -102,6 +108,12 @@ export function status(flags: StatusFlags): Promise<ExitCode> {
 		);
 		return inSync ? Exit.ok : Exit.pending;
 	});
+}
+
+function lastMigrationLine(last: MigrationRecord | undefined): string {
+	if (!last) return "Last migration: none recorded (authpg_migrations is missing or empty).";
+	const steps = last.steps.length === 1 ? "1 step" : `${last.steps.length} steps`;
+	return `Last migration: #${last.id} at ${last.appliedAt.toISOString()} by ${last.tool}: ${steps} in ${duration(last.durationMs)} (plan ${last.planHash.slice(0, 12)}).`;
 }
 
 /** `authpg migrate`: print the plan, confirm, apply with per-step progress. */
@@ -137,6 +149,7 @@ export function migrate(flags: MigrateFlags): Promise<ExitCode> {
 			...planOptions,
 			lockTimeoutMs: flags.lockTimeoutMs,
 			statementTimeoutMs: flags.statementTimeoutMs,
+			tool: cliTool(),
 			onStep: (step, index, total, ms) => {
 				out(
 					`[${index + 1}/${total}] ${formatStep(step, index, style, false).replace(/^\s*\d+\.\s*/, "")}  ${duration(ms)}`,

@@ -3,10 +3,13 @@
  * printed as messages (the stack only with `AUTHPG_DEBUG=1`).
  */
 import { readFileSync } from "node:fs";
-import { AuthpgError, UnsafeMigrationError } from "@authpg/core";
+import { AuthpgError, KeystoreNotFoundError, KeystorePasswordError, UnsafeMigrationError } from "@authpg/core";
 import { helpText, parse } from "./args.js";
 import { generate, migrate, plan, status } from "./commands.js";
+import { doctor } from "./doctor.js";
 import { CliError, Exit, type ExitCode } from "./exit.js";
+import { rotatePassword } from "./keystore.js";
+import { pruneCommand } from "./prune.js";
 
 function version(): string {
 	const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -32,6 +35,12 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
 				return await migrate(parsed.flags);
 			case "generate":
 				return await generate(parsed.flags);
+			case "keystore":
+				return await rotatePassword(parsed.flags);
+			case "prune":
+				return await pruneCommand(parsed.flags);
+			case "doctor":
+				return await doctor(parsed.flags);
 		}
 	} catch (error) {
 		return report(error);
@@ -44,6 +53,11 @@ function report(error: unknown): ExitCode {
 	if (error instanceof CliError) {
 		process.stderr.write(`authpg: ${message}\n`);
 		return error.exitCode;
+	}
+	// The password or the vault named is wrong: input to fix, not a database failure.
+	if (error instanceof KeystorePasswordError || error instanceof KeystoreNotFoundError) {
+		process.stderr.write(`authpg: ${message}\n`);
+		return Exit.usage;
 	}
 	if (error instanceof UnsafeMigrationError) {
 		process.stderr.write(`authpg: ${message}\n`);

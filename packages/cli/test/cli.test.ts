@@ -128,9 +128,20 @@ describe("authpg on a project", () => {
 		const status = await authpg(project, "status");
 		expect(status.code).toBe(0);
 		expect(status.stdout).toContain("In sync");
+		const version = JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8")).version;
+		expect(status.stdout).toMatch(
+			new RegExp(
+				`^Last migration: #\\d+ at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by @authpg/cli ${version}: ${steps} steps in \\d+ ms \\(plan [0-9a-f]{12}\\)\\.$`,
+				"m",
+			),
+		);
 		const again = await authpg(project, "migrate");
 		expect(again.code).toBe(0);
 		expect(again.stdout).toContain("Nothing to do");
+		const history = await client.query(`select "tool", "steps" from "${SCHEMA}"."authpg_migrations"`);
+		expect(history.rows).toHaveLength(1);
+		expect(history.rows[0].steps).toHaveLength(steps);
+		expect(history.rows[0].steps[1]).toMatchObject({ kind: "createTable", target: "authpg_migrations" });
 	});
 
 	it("after a plugin is added, status exits 1 and names what is pending; migrate catches up", async () => {
@@ -155,6 +166,11 @@ describe("authpg on a project", () => {
 		expect((await authpg(project, "migrate", "--yes")).code).toBe(0);
 		expect((await authpg(project, "status")).code).toBe(0);
 		expect(await tables(SCHEMA)).toContain("twoFactor");
+		const json = JSON.parse((await authpg(project, "status", "--json")).stdout);
+		expect(json.lastMigration.steps.map((s: { kind: string; target: string }) => `${s.kind} ${s.target}`)).toEqual(
+			plan.steps.map((s: { kind: string; target: string }) => `${s.kind} ${s.target}`),
+		);
+		expect(json.lastMigration.planHash).toMatch(/^[0-9a-f]{64}$/);
 	});
 
 	it("status passes with warnings (an extra table), and fails on them with --strict", async () => {
@@ -216,6 +232,30 @@ describe("authpg on a project", () => {
 		expect(migrate.stderr).toContain("Refused");
 		expect(await tables("blocked")).toEqual(["user"]);
 	});
+
+	it("--unique-insensitive-email is refused while emails differ only in case; --case-insensitive-indexes applies", async () => {
+		await client.query(
+			`insert into "${SCHEMA}"."user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt")
+			 values ('d1', 'd', 'Dup@example.com', false, now(), now()), ('d2', 'd', 'dup@example.com', false, now(), now())`,
+		);
+		const refused = await authpg(project, "migrate", "--yes", "--unique-insensitive-email");
+		expect(refused.code).toBe(1);
+		expect(refused.stdout).toContain("Dup@example.com = dup@example.com");
+		expect(refused.stderr).toContain("Refused");
+		const plain = await authpg(project, "migrate", "--yes", "--case-insensitive-indexes");
+		expect(plain.stderr).not.toMatch(/authpg:/);
+		expect(plain.code).toBe(0);
+		expect(plain.stdout).toMatch(/createIndex user_email_lower_idx/);
+		expect((await authpg(project, "status", "--case-insensitive-indexes")).code).toBe(0);
+		await client.query(`delete from "${SCHEMA}"."user" where "id" = 'd2'`);
+		expect((await authpg(project, "migrate", "--yes", "--unique-insensitive-email")).code).toBe(0);
+		await expect(
+			client.query(
+				`insert into "${SCHEMA}"."user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt")
+				 values ('d3', 'd', 'DUP@example.com', false, now(), now())`,
+			),
+		).rejects.toThrow(/user_email_lower_uidx/);
+	});
 });
 
 describe("authpg errors", () => {
@@ -233,6 +273,14 @@ describe("authpg errors", () => {
 		expect(run.code).toBe(2);
 		expect(run.stderr).toContain("No auth config found");
 		expect(run.stderr).toContain("--config");
+	});
+
+	it("a config whose import fails exits 2 and names the file and the import", async () => {
+		write(join(project, "other", "broken.ts"), 'import { db } from "@/lib/missing-db";\nexport const auth = db;\n');
+		const run = await authpg(project, "plan", "--config", "other/broken.ts");
+		expect(run.code).toBe(2);
+		expect(run.stderr).toContain("Could not load other/broken.ts");
+		expect(run.stderr).toMatch(/lib\/missing-db/);
 	});
 
 	it("a config without an auth export exits 2 and names the file and its exports", async () => {

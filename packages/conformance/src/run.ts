@@ -5,7 +5,7 @@
 import type { Driver } from "@authpg/core";
 import { afterAll, describe } from "vitest";
 import { registerBetterAuthSuites } from "./better-auth-suites.js";
-import { startTestDatabase } from "./database.js";
+import { startTestDatabase, type TestDatabase } from "./database.js";
 import { reportCounts } from "./report.js";
 import { registerOwnSuites } from "./suites/index.js";
 
@@ -15,6 +15,14 @@ export interface ConformanceTarget {
 	name: string;
 	/** A driver connected to the database at `url`; the suite closes it. */
 	connect(url: string): Driver | Promise<Driver>;
+	/**
+	 * The target is one embedded Postgres session with no server (PGlite). No
+	 * test database is started: `connect` is called with an empty URL and must
+	 * return a fresh, empty database each time. Tests that need a second
+	 * session on the same database are reported as not applicable, with the
+	 * reason; Better Auth's migrator (parity tests) runs on the target itself.
+	 */
+	singleSession?: boolean;
 }
 
 /**
@@ -22,23 +30,30 @@ export interface ConformanceTarget {
  * of a test file: `await runConformance({ name, connect })`.
  */
 export async function runConformance(target: ConformanceTarget): Promise<void> {
-	const [upstreamDb, ownDb] = await Promise.all([
-		startTestDatabase({ prefix: `${target.name}_ba` }),
-		startTestDatabase({ prefix: `${target.name}_own` }),
-	]);
-	const upstream = await target.connect(upstreamDb.url);
-	const own = await target.connect(ownDb.url);
+	const [upstreamDb, ownDb] = target.singleSession
+		? [undefined, undefined]
+		: await Promise.all([
+				startTestDatabase({ prefix: `${target.name}_ba` }),
+				startTestDatabase({ prefix: `${target.name}_own` }),
+			]);
+	const upstream = await target.connect(upstreamDb?.url ?? "");
+	const own = await target.connect(ownDb?.url ?? "");
 	afterAll(async () => {
 		await Promise.all([upstream.close(), own.close()]);
-		await Promise.all([upstreamDb.close(), ownDb.close()]);
+		await Promise.all([upstreamDb?.close(), ownDb?.close()]);
 	});
+	const source = (db: TestDatabase | undefined) => db?.source ?? "single session";
 
 	describe(`${target.name}: Better Auth adapter suites`, async () => {
-		reportCounts(`${target.name} (${upstreamDb.source}): Better Auth adapter suites`);
+		reportCounts(`${target.name} (${source(upstreamDb)}): Better Auth adapter suites`);
 		await registerBetterAuthSuites(target.name, () => upstream);
 	});
 	describe(`${target.name}: authpg suites`, () => {
-		reportCounts(`${target.name} (${ownDb.source}): authpg suites`);
-		registerOwnSuites({ driver: () => own, connect: () => target.connect(ownDb.url), url: ownDb.url });
+		reportCounts(`${target.name} (${source(ownDb)}): authpg suites`);
+		registerOwnSuites(
+			ownDb
+				? { driver: () => own, connect: () => target.connect(ownDb.url), url: ownDb.url }
+				: { driver: () => own, connect: undefined, url: undefined },
+		);
 	});
 }

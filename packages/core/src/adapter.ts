@@ -20,9 +20,10 @@ import {
 	LIMIT_ONE,
 	type Statement,
 	StatementCache,
+	statementName,
 } from "./dialect.js";
 import type { Driver } from "./driver.js";
-import { InvalidValueError, QueryError } from "./errors.js";
+import { AuthpgError, InvalidValueError, toQueryError } from "./errors.js";
 import { resolveJoins } from "./join.js";
 import { planFresh, planSql } from "./migrate.js";
 import {
@@ -126,8 +127,26 @@ async function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement
 	try {
 		return await driver.query<Row>(stmt.sql, params, { name: stmt.name });
 	} catch (error) {
-		throw new QueryError(op, model.key, error);
+		throw toQueryError(op, model.key, error);
 	}
+}
+
+/**
+ * Taken by a transaction's lookup of a user by email, until it ends. Better
+ * Auth's sign-up runs find-by-email then create in one transaction; at READ
+ * COMMITTED two concurrent sign-ups with one email would both find nothing,
+ * and the loser would fail on the unique index with a generic "failed to
+ * create user". Serialised here, the second lookup sees the first user, and
+ * Better Auth answers as for any existing email.
+ */
+const EMAIL_LOCK = "select pg_advisory_xact_lock(hashtextextended($1, 0))";
+const EMAIL_LOCK_NAME = statementName(EMAIL_LOCK);
+
+function lockedEmail(model: ModelInfo, where: Where[] | undefined): string | undefined {
+	if (model.key !== "user" || where?.length !== 1) return undefined;
+	const [w] = where as [Where];
+	if ((w.operator ?? "eq") !== "eq" || typeof w.value !== "string" || w.field !== "email") return undefined;
+	return w.value;
 }
 
 /**
@@ -168,7 +187,7 @@ async function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: 
 	return { fields, slots, key };
 }
 
-function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOptions> {
+function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBAdapter<BetterAuthOptions> {
 	const { schema, cache } = ctx;
 	const ns = schema.namespace;
 	const modelOf = (name: string) => ctx.stored(schema.model(name), driver);
@@ -212,6 +231,14 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 		const values: unknown[] = [];
 		const where: Condition[] = [];
 		const whereKey = normalizeWhere(model, schema.idKind, args.where, values, where);
+		const email = inTransaction && op === "findOne" ? lockedEmail(model, args.where) : undefined;
+		if (email !== undefined) {
+			try {
+				await driver.query(EMAIL_LOCK, [`authpg:user.email:${ns}:${email}`], { name: EMAIL_LOCK_NAME });
+			} catch (error) {
+				throw toQueryError(op, model.key, error);
+			}
+		}
 		const joins = resolveJoins(schema, model, args.join);
 		const fields = selectFields(model, args.select, joins);
 		const sort = args.sortBy
@@ -367,7 +394,21 @@ function createAdapter(ctx: Context, driver: Driver): DBAdapter<BetterAuthOption
 
 		async transaction<R>(callback: (tx: DBTransactionAdapter<BetterAuthOptions>) => Promise<R>): Promise<R> {
 			if (!driver.capabilities.transactions) return callback(adapter);
-			return driver.transaction((tx) => callback(createAdapter(ctx, tx)));
+			let thrown: { error: unknown } | undefined;
+			try {
+				return await driver.transaction(async (tx) => {
+					try {
+						return await callback(createAdapter(ctx, tx, true));
+					} catch (error) {
+						thrown = { error };
+						throw error;
+					}
+				});
+			} catch (error) {
+				// The callback's own error is the caller's; BEGIN, COMMIT or a lost connection is ours to type.
+				if ((thrown && error === thrown.error) || error instanceof AuthpgError) throw error;
+				throw toQueryError("transaction", undefined, error);
+			}
 		},
 
 		async createSchema(options, file) {

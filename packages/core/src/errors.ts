@@ -43,21 +43,181 @@ export class InvalidValueError extends AuthpgError {
 /**
  * A statement failed in Postgres (or the connection did). Carries the
  * Postgres SQLSTATE when there is one; the driver error is the `cause`.
+ * {@link toQueryError} picks the subclass that says what happened:
+ * {@link ConnectionError}, {@link QueryTimeoutError},
+ * {@link PreparedStatementError}.
  */
 export class QueryError extends AuthpgError {
 	/** Postgres SQLSTATE (e.g. `23505` unique violation), when known. */
 	readonly sqlState: string | undefined;
-	constructor(operation: string, model: string, cause: unknown) {
-		const sqlState = sqlStateOf(cause);
-		const detail = cause instanceof Error ? cause.message : String(cause);
-		super("QUERY_FAILED", `${operation} on "${model}" failed: ${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ""}`, {
-			cause,
-		});
+	/**
+	 * @param operation What was being done, e.g. `"findOne"`.
+	 * @param model The model (or table) it was done on, when there is one.
+	 * @param cause The driver's error.
+	 * @param advice For subclasses: their `code`, and a sentence on what it means and what to do.
+	 */
+	constructor(operation: string, model: string | undefined, cause: unknown, advice?: { code: string; hint: string }) {
+		const found = find(cause, (e) => sqlStateOf(e) !== undefined);
+		const sqlState = found ? sqlStateOf(found) : undefined;
+		const detail = found && found !== cause ? `${describe(cause)}: ${describe(found)}` : describe(cause);
+		const subject = model === undefined ? operation : `${operation} on "${model}"`;
+		super(
+			advice?.code ?? "QUERY_FAILED",
+			`${subject} failed: ${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ""}${advice ? `. ${advice.hint}` : ""}`,
+			{ cause },
+		);
 		this.sqlState = sqlState;
 	}
 }
 
+/**
+ * The connection to Postgres could not be opened, or was lost while the
+ * statement ran (the server restarted, the backend was terminated, the
+ * network dropped). A transaction on it was rolled back by the server; a
+ * single statement may or may not have taken effect. The driver opens a new
+ * connection for the next call, so retrying is safe for idempotent work.
+ */
+export class ConnectionError extends QueryError {
+	constructor(operation: string, model: string | undefined, cause: unknown) {
+		super(operation, model, cause, {
+			code: "CONNECTION_FAILED",
+			hint: "The database connection could not be opened or was lost (a transaction open on it was rolled back); the next call opens a new one. Check that Postgres is up and reachable.",
+		});
+	}
+}
+
+/**
+ * The statement was cancelled because it ran longer than allowed: the
+ * server's `statement_timeout` (nothing it did was kept), or the driver's
+ * client-side query timeout (the statement may still have run).
+ */
+export class QueryTimeoutError extends QueryError {
+	constructor(operation: string, model: string | undefined, cause: unknown, clientSide: boolean) {
+		super(operation, model, cause, {
+			code: "QUERY_TIMEOUT",
+			hint: clientSide
+				? "The driver's query timeout gave up waiting; the statement may still have run on the server, and the connection was discarded."
+				: "It ran longer than the session's statement_timeout and was cancelled; none of its changes were kept. Raise statement_timeout, or find what held it up (often a lock held by a long transaction).",
+		});
+	}
+}
+
+/**
+ * A server-side prepared statement was not where the driver left it
+ * (`prepared statement "…" does not exist`, or `already exists`). This is
+ * what a pooler in transaction mode (PgBouncer, Supavisor) does to prepared
+ * statements: each transaction may run on another server connection.
+ */
+export class PreparedStatementError extends QueryError {
+	constructor(operation: string, model: string | undefined, cause: unknown) {
+		super(operation, model, cause, {
+			code: "PREPARED_STATEMENT_LOST",
+			hint: "The session's prepared statements are not where the driver left them, which is what a pooler in transaction mode (PgBouncer, Supavisor) does. Pass `preparedStatements: false` to createStores (or the driver) when connecting through such a pooler.",
+		});
+	}
+}
+
+/**
+ * The typed error for `cause`, a driver's error from `operation` on `model`:
+ * a {@link ConnectionError}, {@link QueryTimeoutError} or
+ * {@link PreparedStatementError} when it is one of those, else a plain
+ * {@link QueryError}. An authpg error passes through unchanged.
+ */
+export function toQueryError(operation: string, model: string | undefined, cause: unknown): AuthpgError {
+	if (cause instanceof AuthpgError) return cause;
+	if (find(cause, isPreparedStatementLoss)) return new PreparedStatementError(operation, model, cause);
+	const timeout = find(cause, isTimeout);
+	if (timeout) return new QueryTimeoutError(operation, model, cause, sqlStateOf(timeout) === undefined);
+	if (find(cause, isConnectionFailure)) return new ConnectionError(operation, model, cause);
+	return new QueryError(operation, model, cause);
+}
+
+/**
+ * Whether `error` (or an error it wraps) says the connection is unusable:
+ * it could not be opened, or it was lost. Duck-typed across drivers (pg,
+ * postgres.js, Neon, sockets).
+ */
+export function isConnectionError(error: unknown): boolean {
+	return find(error, isConnectionFailure) !== undefined;
+}
+
+/** Connection exceptions (class 08), shutdowns and session-ending timeouts, too many clients. */
+const CONNECTION_STATES = /^(08...|57P0[1-5]|53300|25P03)$/;
+/** Socket-level failures as Node reports them. */
+const SOCKET_CODES = new Set([
+	"ECONNREFUSED",
+	"ECONNRESET",
+	"ECONNABORTED",
+	"EPIPE",
+	"ETIMEDOUT",
+	"EHOSTUNREACH",
+	"ENETUNREACH",
+	"ENOTFOUND",
+	"EAI_AGAIN",
+]);
+/** postgres.js's codes for a connection that is gone. */
+const DRIVER_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT"]);
+/** pg reports a lost or unopenable connection with messages only. */
+const CONNECTION_MESSAGES =
+	/^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)|not queryable/;
+
+function isConnectionFailure(error: object): boolean {
+	const { code, severity } = error as { code?: unknown; severity?: unknown };
+	if (severity === "FATAL" || severity === "PANIC") return true;
+	if (typeof code === "string" && (CONNECTION_STATES.test(code) || SOCKET_CODES.has(code) || DRIVER_CODES.has(code))) {
+		return true;
+	}
+	return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
+}
+
+function isTimeout(error: object): boolean {
+	const message = error instanceof Error ? error.message : "";
+	const code = (error as { code?: unknown }).code;
+	// 57014 is also a cancel on request; only the statement_timeout one is a timeout.
+	if (code === "57014") return /statement timeout/.test(message);
+	return code === undefined && /^Query read timeout$/.test(message);
+}
+
+function isPreparedStatementLoss(error: object): boolean {
+	const code = (error as { code?: unknown }).code;
+	const message = error instanceof Error ? error.message : "";
+	return (code === "26000" || code === "42P05") && /prepared statement/.test(message);
+}
+
+/** `error` or the first error in its `cause` chain (or `errors` list) that `test` accepts. */
+function find(error: unknown, test: (error: object) => boolean, depth = 0): object | undefined {
+	if (typeof error !== "object" || error === null || depth > 4) return undefined;
+	if (test(error)) return error;
+	const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+	const inCause = find(cause, test, depth + 1);
+	if (inCause) return inCause;
+	if (Array.isArray(errors)) {
+		for (const inner of errors) {
+			const found = find(inner, test, depth + 1);
+			if (found) return found;
+		}
+	}
+	return undefined;
+}
+
+function describe(error: unknown): string {
+	if (typeof error !== "object" || error === null) return String(error);
+	const { message, code, errors, name } = error as {
+		message?: unknown;
+		code?: unknown;
+		errors?: unknown;
+		name?: unknown;
+	};
+	if (typeof message === "string" && message !== "") return message;
+	// Node reports a refused connection to every address of a host as an AggregateError without a message.
+	if (Array.isArray(errors) && errors.length > 0) return errors.map(describe).join("; ");
+	if (typeof code === "string") return code;
+	return typeof name === "string" ? name : String(error);
+}
+
 function sqlStateOf(error: unknown): string | undefined {
-	const code = (error as { code?: unknown } | null)?.code;
-	return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+	if (typeof error !== "object" || error === null) return undefined;
+	const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+	// A socket error's code (EPIPE) has the shape of a SQLSTATE; it comes with the system call that failed.
+	return typeof code === "string" && syscall === undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

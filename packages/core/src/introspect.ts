@@ -31,6 +31,8 @@ export interface LiveIndex {
 	/** False for a leftover of a failed `CREATE INDEX CONCURRENTLY`. */
 	readonly valid: boolean;
 	readonly partial: boolean;
+	/** `pg_get_expr` of the index expressions (`lower(email)`), or null. */
+	readonly expression: string | null;
 }
 
 export type OnDelete = "no action" | "restrict" | "cascade" | "set null" | "set default";
@@ -91,13 +93,14 @@ export async function introspect(driver: Driver, namespace: string): Promise<Liv
 		primary: boolean;
 		valid: boolean;
 		partial: boolean;
+		expression: string | null;
 	}>(
 		`select ic.relname as "name", tc.relname as "table",
 		        array(select a.attname from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
 		                left join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum and k.attnum > 0
 		               order by k.ord)::text[] as "columns",
 		        i.indisunique as "unique", i.indisprimary as "primary", i.indisvalid as "valid",
-		        i.indpred is not null as "partial"
+		        i.indpred is not null as "partial", pg_catalog.pg_get_expr(i.indexprs, i.indrelid) as "expression"
 		   from pg_catalog.pg_index i
 		   join pg_catalog.pg_class ic on ic.oid = i.indexrelid
 		   join pg_catalog.pg_class tc on tc.oid = i.indrelid

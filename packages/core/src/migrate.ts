@@ -10,6 +10,7 @@ import { sql } from "kysely";
 import { compiler } from "./dialect.js";
 import type { Driver } from "./driver.js";
 import { AuthpgError } from "./errors.js";
+import { CORE_TOOL, createHistoryStep, HISTORY_TABLE, recordMigration } from "./history.js";
 import { introspect, type LiveIndex, type LiveSchema, type LiveTable } from "./introspect.js";
 import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "./model.js";
 import {
@@ -34,7 +35,7 @@ export type MigrationStep = SchemaStep;
 
 /** A change the planner refuses to make by itself, and what to do instead. */
 export interface MigrationBlocker {
-	readonly kind: "requiredColumnOnPopulatedTable" | "typeMismatch" | "indexMismatch";
+	readonly kind: "requiredColumnOnPopulatedTable" | "typeMismatch" | "indexMismatch" | "caseInsensitiveDuplicates";
 	readonly target: string;
 	readonly message: string;
 }
@@ -58,6 +59,14 @@ export interface PlanOptions extends SchemaOptions {
 	 * options (`stores.applyTo` marks them).
 	 */
 	stores?: readonly StoreName[];
+	/**
+	 * Create `lower(…)` expression indexes on the user's email (and the
+	 * username plugin's username), the expression the adapter's
+	 * `mode: "insensitive"` SQL uses. `"unique"` makes the email one unique:
+	 * refused (a blocker listing them) while emails that differ only in case exist.
+	 * Default false.
+	 */
+	caseInsensitiveIndexes?: boolean | "unique";
 }
 
 /** Options of {@link applyMigrations}. */
@@ -66,6 +75,11 @@ export interface ApplyOptions extends PlanOptions {
 	lockTimeoutMs?: number;
 	/** `statement_timeout` for each statement. Default 10 minutes (index builds on big tables take time). */
 	statementTimeoutMs?: number;
+	/**
+	 * What applies the plan, with its version, for the history row
+	 * (`authpg_migrations.tool`). Default `@authpg/core <version>`.
+	 */
+	tool?: string;
 	/** Called after each step with its duration. */
 	onStep?: (step: MigrationStep, index: number, total: number, ms: number) => void;
 }
@@ -87,8 +101,14 @@ export async function planMigrations(
 ): Promise<MigrationPlan> {
 	const schema = compileSchema(options, planOptions);
 	const live = await introspect(driver, schema.namespace);
-	return diff(schema, live, { ...planOptions, stores: planOptions.stores ?? storesIn(options) }, (table) =>
-		tableHasRows(driver, schema.namespace, table),
+	return diff(
+		schema,
+		live,
+		{ ...planOptions, stores: planOptions.stores ?? storesIn(options) },
+		{
+			hasRows: (table) => tableHasRows(driver, schema.namespace, table),
+			caseDuplicates: (table, column) => caseDuplicates(driver, schema.namespace, table, column),
+		},
 	);
 }
 
@@ -106,7 +126,15 @@ export function planFresh(options: BetterAuthOptions, planOptions: PlanOptions =
 		indexes: new Map(),
 		foreignKeys: [],
 	};
-	return diff(schema, empty, { ...planOptions, stores: planOptions.stores ?? storesIn(options) }, async () => false);
+	return diff(
+		schema,
+		empty,
+		{ ...planOptions, stores: planOptions.stores ?? storesIn(options) },
+		{
+			hasRows: async () => false,
+			caseDuplicates: async () => [],
+		},
+	);
 }
 
 /** A plan's steps as one SQL script. */
@@ -120,15 +148,50 @@ async function tableHasRows(driver: Driver, namespace: string, table: string): P
 	return rows[0]?.rows === true;
 }
 
-const sameColumns = (index: LiveIndex, columns: readonly string[]) =>
-	index.columns.length === columns.length && index.columns.every((c, i) => c === columns[i]);
+/** Up to 20 groups of values of `table.column` equal but for case, each as `A = a`. */
+async function caseDuplicates(driver: Driver, namespace: string, table: string, column: string): Promise<string[]> {
+	const col = sql.id(column);
+	// string_agg, not array_agg: some drivers return arrays as unparsed text.
+	const query = sql`select string_agg(${col}, ' = ' order by ${col}) as "values" from ${sql.id(namespace, table)}
+		where ${col} is not null group by lower(${col}) having count(*) > 1 order by lower(${col}) limit 20`.compile(
+		compiler,
+	);
+	const { rows } = await driver.query<{ values: string }>(query.sql, []);
+	return rows.map((r) => r.values);
+}
+
+// pg_get_expr quotes only names that need it; compare without quotes.
+const sameExpression = (live: string | null, wanted: string) => live?.replace(/"/g, "") === wanted.replace(/"/g, "");
+const sameColumns = (index: LiveIndex, wanted: IndexDefinition) =>
+	wanted.expression
+		? index.columns.length === 1 && index.columns[0] === null && sameExpression(index.expression, wanted.expression)
+		: index.columns.length === wanted.columns.length && index.columns.every((c, i) => c === wanted.columns[i]);
+const describeIndex = (index: LiveIndex) => `(${index.columns.map((c) => c ?? index.expression).join(", ")})`;
+
+/** The `lower(…)` indexes of {@link PlanOptions.caseInsensitiveIndexes} for the user model. */
+function lowerIndexes(user: ModelInfo, unique: boolean): IndexDefinition[] {
+	const result: IndexDefinition[] = [];
+	for (const key of ["email", "username"]) {
+		const field = user.fields.find((f) => f.key === key);
+		if (field?.kind !== "string") continue;
+		const isUnique = unique && key === "email";
+		result.push({
+			name: `${user.table}_${field.column}_lower_${isUnique ? "uidx" : "idx"}`,
+			table: user.table,
+			columns: [field.column],
+			unique: isUnique,
+			expression: sql`lower(${sql.id(field.column)})`.compile(compiler).sql,
+		});
+	}
+	return result;
+}
 
 /** The live index that serves `wanted`: by name, else any valid, non-partial index on the same columns. */
 function findIndex(live: LiveSchema, wanted: IndexDefinition): LiveIndex | undefined {
 	const byName = live.indexes.get(wanted.name);
 	if (byName) return byName;
 	for (const index of live.indexes.values()) {
-		if (index.table === wanted.table && index.valid && !index.partial && sameColumns(index, wanted.columns)) {
+		if (index.table === wanted.table && index.valid && !index.partial && sameColumns(index, wanted)) {
 			if (index.unique || !wanted.unique) return index;
 		}
 	}
@@ -139,8 +202,12 @@ async function diff(
 	schema: CompiledSchema,
 	live: LiveSchema,
 	opts: PlanOptions,
-	hasRows: (table: string) => Promise<boolean>,
+	probe: {
+		hasRows: (table: string) => Promise<boolean>;
+		caseDuplicates: (table: string, column: string) => Promise<string[]>;
+	},
 ): Promise<MigrationPlan> {
+	const { hasRows } = probe;
 	const create: MigrationStep[] = [];
 	const columns: MigrationStep[] = [];
 	const foreignKeys: MigrationStep[] = [];
@@ -158,11 +225,11 @@ async function diff(
 		} else if (!found.valid) {
 			indexes.push(dropInvalidIndexStep(schema, found.name, opts.concurrently === true));
 			indexes.push(createIndexStep(schema, index, indexOn));
-		} else if (!sameColumns(found, index.columns) || found.unique !== index.unique) {
+		} else if (!sameColumns(found, index) || found.unique !== index.unique) {
 			blockers.push({
 				kind: "indexMismatch",
 				target: index.name,
-				message: `Index "${index.name}" exists on ${found.table}(${found.columns.join(", ")})${found.unique ? " (unique)" : ""}, but Better Auth expects ${index.table}(${index.columns.join(", ")})${index.unique ? " (unique)" : ""}. Drop or rename the existing index, then migrate again.`,
+				message: `Index "${index.name}" exists on ${found.table}${describeIndex(found)}${found.unique ? " (unique)" : ""}, but Better Auth expects ${index.table}(${index.expression ?? index.columns.join(", ")})${index.unique ? " (unique)" : ""}. Drop or rename the existing index, then migrate again.`,
 			});
 		}
 	};
@@ -176,12 +243,28 @@ async function diff(
 			await diffTable(model, table);
 		}
 		for (const index of indexesOf(schema, model)) wantIndex(index, table);
+		if (opts.caseInsensitiveIndexes && model.key === "user") {
+			for (const index of lowerIndexes(model, opts.caseInsensitiveIndexes === "unique")) {
+				if (index.unique && table?.columns.has(index.columns[0]!) && !findIndex(live, index)) {
+					const groups = await probe.caseDuplicates(model.table, index.columns[0]!);
+					if (groups.length > 0) {
+						blockers.push({
+							kind: "caseInsensitiveDuplicates",
+							target: index.name,
+							message: `Cannot create the unique index ${index.name} on ${model.table}(${index.expression}): these values differ only in case${groups.length === 20 ? " (first 20 groups)" : ""}: ${groups.join("; ")}. Merge or rename those users, then migrate again.`,
+						});
+						continue;
+					}
+				}
+				wantIndex(index, table);
+			}
+		}
 	}
 	for (const store of storeTables) {
 		if (!opts.stores?.includes(store.store) || store.tables.every((t) => live.tables.has(t))) continue;
 		for (const step of store.create(schema.namespace)) (step.kind === "createTable" ? create : indexes).push(step);
 	}
-	const known = new Set([...models.map((m) => m.table), ...storeTables.flatMap((s) => s.tables)]);
+	const known = new Set([...models.map((m) => m.table), ...storeTables.flatMap((s) => s.tables), HISTORY_TABLE]);
 	for (const table of live.tables.keys()) {
 		if (!known.has(table)) warnings.push(`Table "${table}" is not part of the Better Auth schema; it is left alone.`);
 	}
@@ -235,6 +318,10 @@ async function diff(
 	}
 
 	const helpers = conversions.length > 0 ? arrayHelperSteps() : [];
+	const changes = create.length + columns.length + foreignKeys.length + indexes.length + conversions.length;
+	// The history table comes with the first plan that changes anything: an in-sync database (one Better Auth's own migrator made, say) has nothing pending.
+	if (changes > 0 && !live.tables.has(HISTORY_TABLE))
+		create.splice(live.exists ? 0 : 1, 0, createHistoryStep(schema.namespace));
 	return {
 		namespace: schema.namespace,
 		steps: [
@@ -313,6 +400,7 @@ export async function applyMigrations(
 		applyOptions.onStep?.(step, done++, total, Date.now() - started);
 	};
 	const inLock = async (tx: Driver) => {
+		const started = Date.now();
 		await tx.query("select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)", [
 			lockTimeout,
 			statementTimeout,
@@ -323,10 +411,24 @@ export async function applyMigrations(
 			schema,
 			live,
 			{ ...applyOptions, stores: applyOptions.stores ?? storesIn(options) },
-			(table) => tableHasRows(tx, schema.namespace, table),
+			{
+				hasRows: (table) => tableHasRows(tx, schema.namespace, table),
+				caseDuplicates: (table, column) => caseDuplicates(tx, schema.namespace, table, column),
+			},
 		);
 		if (plan.blockers.length > 0) throw new UnsafeMigrationError(plan.blockers);
 		for (const step of plan.steps) if (!step.concurrently) await run(tx, step, plan.steps.length);
+		// An empty plan leaves no row: the history lists changes, not checks.
+		if (plan.steps.length > 0) {
+			await recordMigration(
+				tx,
+				schema.namespace,
+				plan.steps,
+				planSql(plan),
+				applyOptions.tool ?? CORE_TOOL,
+				Date.now() - started,
+			);
+		}
 		return plan;
 	};
 	const plan = driver.capabilities.transactions ? await driver.transaction(inLock) : await inLock(driver);

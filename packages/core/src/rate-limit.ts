@@ -13,7 +13,7 @@
 import { sql } from "kysely";
 import { compiler, statementName } from "./dialect.js";
 import type { Driver } from "./driver.js";
-import { QueryError } from "./errors.js";
+import { toQueryError } from "./errors.js";
 import { RATE_LIMIT_TABLE, STORE_MARK } from "./store-tables.js";
 
 /** Options of {@link rateLimitStorage}. */
@@ -75,7 +75,7 @@ export function rateLimitStorage(driver: Driver, options: RateLimitStorageOption
 				const row = rows[0]!;
 				return { allowed: row.allowed, retryAfter: row.allowed ? null : Math.max(0, Number(row.retryAfter)) };
 			} catch (error) {
-				throw new QueryError("rate-limit consume", RATE_LIMIT_TABLE, error);
+				throw toQueryError("rate-limit consume", RATE_LIMIT_TABLE, error);
 			}
 		},
 	} as RateLimitStorage;

@@ -49,6 +49,8 @@ export interface IndexDefinition {
 	readonly table: string;
 	readonly columns: readonly string[];
 	readonly unique: boolean;
+	/** An expression index instead (`lower("email")`); `columns` lists what it reads. */
+	readonly expression?: string;
 }
 
 /** Tables in creation order: Better Auth's `order`, then references first. */
@@ -183,18 +185,23 @@ export function createIndexStep(
 	index: IndexDefinition,
 	on: "newTable" | "existingTable" | "concurrently" = "newTable",
 ): SchemaStep {
-	let query = compiler.schema
-		.withSchema(schema.namespace)
-		.createIndex(index.name)
-		.ifNotExists()
-		.on(index.table)
-		.columns([...index.columns]);
+	let query = compiler.schema.withSchema(schema.namespace).createIndex(index.name).ifNotExists().on(index.table);
+	// Not .columns(): Kysely reads "a b" as column a in direction b, so a column name with a space would break it.
+	query = query.expression(
+		index.expression ? sql.raw(index.expression) : sql.join(index.columns.map((c) => sql.id(c))),
+	);
 	if (index.unique) query = query.unique();
-	const sql = query.compile().sql;
+	const statement = query.compile().sql;
 	if (on === "concurrently") {
-		return { kind: "createIndex", target: index.name, sql: concurrently(sql), safety: "safe", concurrently: true };
+		return {
+			kind: "createIndex",
+			target: index.name,
+			sql: concurrently(statement),
+			safety: "safe",
+			concurrently: true,
+		};
 	}
-	return { kind: "createIndex", target: index.name, sql, safety: on === "newTable" ? "safe" : "locking" };
+	return { kind: "createIndex", target: index.name, sql: statement, safety: on === "newTable" ? "safe" : "locking" };
 }
 
 /** Drop an invalid index left by a failed concurrent build, so it can be built again. */

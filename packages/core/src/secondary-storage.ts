@@ -8,7 +8,7 @@
 import { sql } from "kysely";
 import { compiler, statementName } from "./dialect.js";
 import type { Driver } from "./driver.js";
-import { QueryError } from "./errors.js";
+import { toQueryError } from "./errors.js";
 import { KV_TABLE, STORE_MARK } from "./store-tables.js";
 
 /** Options of {@link secondaryStorage}. */
@@ -62,7 +62,7 @@ export function secondaryStorage(driver: Driver, options: SecondaryStorageOption
 		try {
 			return (await driver.query<R>(s.text, params, { name: s.name })).rows;
 		} catch (error) {
-			throw new QueryError(`secondary storage ${op}`, KV_TABLE, error);
+			throw toQueryError(`secondary storage ${op}`, KV_TABLE, error);
 		}
 	};
 	const wrote = () => {

@@ -101,6 +101,8 @@ export const storeTables: readonly StoreTable[] = [
 					.addColumn("created_at", "timestamptz", (c) => c.notNull())
 					.addColumn("expires_at", "timestamptz"),
 			),
+			// Every read of the key store selects one vault's keys.
+			index(ns, `${KEYSTORE_KEY_TABLE}_vault_id_idx`, KEYSTORE_KEY_TABLE, "vault_id"),
 		],
 	},
 ];

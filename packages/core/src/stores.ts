@@ -6,10 +6,13 @@ import type { BetterAuthOptions } from "@better-auth/core";
 import type { DBAdapter } from "@better-auth/core/db/adapter";
 import { Kysely } from "kysely";
 import { postgresAdapter } from "./adapter.js";
+import { type CallerTransaction, joinCallerTransactions, runCallerTransaction } from "./caller-transaction.js";
 import type { Driver } from "./driver.js";
+import { type KeyStore, KeystoreNotConfiguredError, keyStore } from "./keystore.js";
 import { kyselyDialect } from "./kysely.js";
 import { type ApplyOptions, applyMigrations, type MigrationPlan } from "./migrate.js";
 import type { SchemaOptions } from "./model.js";
+import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
 import type { StoreName } from "./store-tables.js";
@@ -18,6 +21,13 @@ import type { StoreName } from "./store-tables.js";
 export interface StoresOptions extends SchemaOptions {
 	/** Also set Better Auth's `secondaryStorage` to the Postgres one in {@link Stores.applyTo}. Default false. */
 	secondaryStorage?: boolean;
+	/**
+	 * The password that encrypts the JWT plugin's signing keys at rest
+	 * ({@link Stores.keyStore}); e.g. `process.env.AUTHPG_KEYSTORE_PASSWORD`.
+	 * Without it (or with an empty string) there is no key store, and
+	 * `stores.migrate` does not create its tables.
+	 */
+	keystorePassword?: string;
 }
 
 /** Better Auth options as {@link Stores.applyTo} returns them. */
@@ -36,6 +46,13 @@ export interface Stores {
 	readonly rateLimitStorage: RateLimitStorage;
 	/** Better Auth's `secondaryStorage`, in an UNLOGGED table. */
 	readonly secondaryStorage: PostgresSecondaryStorage;
+	/**
+	 * The encrypted key store for Better Auth's JWT plugin:
+	 * `jwt({ adapter: stores.keyStore.jwtAdapter })`. Reading it throws
+	 * {@link KeystoreNotConfiguredError} unless the stores were created with
+	 * `keystorePassword`.
+	 */
+	readonly keyStore: KeyStore;
 	/** A Kysely instance on the same connection or pool, for the application's own tables. */
 	readonly kysely: Kysely<any>;
 	/**
@@ -49,17 +66,39 @@ export interface Stores {
 	 * indexes, and these stores' tables — in one transaction.
 	 */
 	migrate(options: BetterAuthOptions, migrateOptions?: Omit<ApplyOptions, keyof SchemaOptions>): Promise<MigrationPlan>;
+	/**
+	 * Delete expired sessions, verifications, rate-limit and secondary-storage
+	 * rows, and signing keys past their grace period, in bounded batches;
+	 * counts per table (`dryRun`: counts only). Run it on a schedule.
+	 */
+	prune(options: BetterAuthOptions, pruneOptions?: Omit<PruneOptions, keyof SchemaOptions>): Promise<PruneCount[]>;
+	/**
+	 * Run `fn` in one Postgres transaction together with every Better Auth
+	 * call and store access made while it runs (`auth.api.signUpEmail(...)`
+	 * included): all commit when `fn` resolves, all roll back when it rejects.
+	 * Better Auth's own transactions inside become savepoints, as does a
+	 * nested `stores.transaction`. Carried through AsyncLocalStorage.
+	 *
+	 * @throws {CallerTransactionUnsupportedError} where the runtime has no AsyncLocalStorage.
+	 * @throws {CallerTransactionNotSupportedByDriverError} on a driver without interactive transactions.
+	 */
+	transaction<T>(fn: (tx: CallerTransaction) => Promise<T>): Promise<T>;
 	/** End the connection(s) these stores own; a client handed in stays open. */
 	close(): Promise<void>;
 }
 
 /** Build stores over `driver`. `close` is what ends the connection (if it is ours to end). */
-export function storesFor(driver: Driver, options: StoresOptions, close: () => Promise<void>): Stores {
+export function storesFor(given: Driver, options: StoresOptions, close: () => Promise<void>): Stores {
+	// Every store goes through this, so all of them join a transaction opened by `stores.transaction`.
+	const driver = joinCallerTransactions(given);
 	const schemaOptions: SchemaOptions = { schema: options.schema, usePlural: options.usePlural };
 	const adapter = postgresAdapter(driver, schemaOptions);
 	const rateLimit = rateLimitStorage(driver, { schema: options.schema });
 	const kv = secondaryStorage(driver, { schema: options.schema });
 	const used: StoreName[] = options.secondaryStorage ? ["rateLimit", "secondaryStorage"] : ["rateLimit"];
+	const password = options.keystorePassword || undefined;
+	if (password) used.push("keyStore");
+	let keys: KeyStore | undefined;
 	let kysely: Kysely<any> | undefined;
 	let closing: Promise<void> | undefined;
 	return {
@@ -67,6 +106,11 @@ export function storesFor(driver: Driver, options: StoresOptions, close: () => P
 		adapter,
 		rateLimitStorage: rateLimit,
 		secondaryStorage: kv,
+		get keyStore() {
+			if (!password) throw new KeystoreNotConfiguredError();
+			keys ??= keyStore(driver, { password, schema: options.schema });
+			return keys;
+		},
 		get kysely() {
 			kysely ??= new Kysely<any>({ dialect: kyselyDialect(driver) });
 			return kysely;
@@ -79,6 +123,8 @@ export function storesFor(driver: Driver, options: StoresOptions, close: () => P
 		}),
 		migrate: (authOptions, migrateOptions) =>
 			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
+		prune: (authOptions, pruneOptions) => prune(driver, authOptions, { ...pruneOptions, ...schemaOptions }),
+		transaction: (fn) => runCallerTransaction(driver, fn),
 		close() {
 			closing ??= close();
 			return closing;
@@ -93,6 +139,9 @@ interface Registered {
 const REGISTRY = Symbol.for("authpg.devConnections");
 
 function isDevelopment(): boolean {
+	// A Workers isolate serves many requests, and a connection must not outlive its request: never share there.
+	if ((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers")
+		return false;
 	const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
 	return env?.NODE_ENV === "development";
 }

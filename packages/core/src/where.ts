@@ -12,7 +12,7 @@ import type { Where } from "@better-auth/core/db/adapter";
 import { type Expression, type RawBuilder, type SqlBool, sql } from "kysely";
 import { InvalidValueError } from "./errors.js";
 import type { FieldInfo, IdKind, ModelInfo } from "./model.js";
-import { toDb } from "./values.js";
+import { assertStorableText, toDb } from "./values.js";
 
 export type Operator = NonNullable<Where["operator"]>;
 
@@ -43,6 +43,11 @@ export interface Condition {
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
+
+function lowerText(field: FieldInfo, text: string): string {
+	assertStorableText(field, text);
+	return text.toLowerCase();
+}
 
 /**
  * Normalise `where` for `model`: push each value (converted for its column)
@@ -78,10 +83,11 @@ export function normalizeWhere(
 				}
 				const list = value as unknown[];
 				insensitive = w.mode === "insensitive" && list.every((v) => typeof v === "string");
-				value = list.map((v) => (insensitive ? (v as string).toLowerCase() : toDb(field, idKind, v)));
+				value = list.map((v) => (insensitive ? lowerText(field, v as string) : toDb(field, idKind, v)));
 			} else if (operator === "contains" || operator === "starts_with" || operator === "ends_with") {
 				insensitive = w.mode === "insensitive" && typeof value === "string";
 				const text = escapeLike(String(value));
+				assertStorableText(field, text);
 				value = operator === "contains" ? `%${text}%` : operator === "starts_with" ? `${text}%` : `%${text}`;
 			} else {
 				insensitive = w.mode === "insensitive" && typeof value === "string";
@@ -135,7 +141,8 @@ function condition(table: string, c: Condition, param: (slot: number) => unknown
 		default: {
 			// contains / starts_with / ends_with: a LIKE on text.
 			const text = c.field.kind === "string" || c.field.isId ? column : sql`${column}::text`;
-			return c.insensitive ? sql`${text} ilike ${value}` : sql`${text} like ${value}`;
+			// lower(column), not ilike: the expression a lower(…) index holds (as for eq and in).
+			return c.insensitive ? sql`lower(${text}) like lower(${value})` : sql`${text} like ${value}`;
 		}
 	}
 }

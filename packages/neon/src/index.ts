@@ -43,14 +43,22 @@ export interface NeonStoresConfig extends StoresOptions, CreateNeonDriverOptions
  * ```
  */
 export function createStores(config: NeonStoresConfig): Stores {
-	const { connectionString, schema, usePlural, secondaryStorage, ...driverOptions } = config;
+	const { connectionString, statements, preparedStatements, maxPreparedStatements, webSocket, pool, ...storesOptions } =
+		config;
+	const driverOptions: CreateNeonDriverOptions = {
+		statements,
+		preparedStatements,
+		maxPreparedStatements,
+		webSocket,
+		pool,
+	};
 	if (typeof connectionString !== "string" || connectionString === "") {
 		throw new TypeError("@authpg/neon: createStores needs a connectionString.");
 	}
 	const { driver, release } = sharedDriver(`neon\u0000${JSON.stringify([connectionString, driverOptions])}`, () =>
 		createDriver(connectionString, driverOptions),
 	);
-	return storesFor(driver, { schema, usePlural, secondaryStorage }, release);
+	return storesFor(driver, storesOptions, release);
 }
 
 /** Options of {@link fromClient}. */
@@ -66,7 +74,8 @@ export interface NeonFromClientOptions extends StoresOptions, NeonDriverOptions 
  * application owns; `close()` leaves them open.
  */
 export function fromClient(sql: NeonSql, options: NeonFromClientOptions = {}): Stores {
-	const { schema, usePlural, secondaryStorage, pool, webSocket, ...driverOptions } = options;
+	const { statements, preparedStatements, maxPreparedStatements, pool, webSocket, ...storesOptions } = options;
+	const driverOptions: NeonDriverOptions = { statements, preparedStatements, maxPreparedStatements };
 	if (!pool && webSocket !== false) {
 		throw new TypeError(
 			"@authpg/neon: fromClient needs { pool } (a WebSocket Pool) for transactions; pass { webSocket: false } to run without them.",
@@ -76,5 +85,5 @@ export function fromClient(sql: NeonSql, options: NeonFromClientOptions = {}): S
 		throw new TypeError("@authpg/neon: a pool was given together with webSocket: false.");
 	if (!pool) warnNoTransactions();
 	const driver = neonDriver({ sql, pool, ownsPool: false }, driverOptions);
-	return storesFor(driver, { schema, usePlural, secondaryStorage }, () => driver.close());
+	return storesFor(driver, storesOptions, () => driver.close());
 }

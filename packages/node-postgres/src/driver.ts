@@ -13,6 +13,7 @@ import {
 	DEFAULT_MAX_PREPARED_STATEMENTS,
 	type Driver,
 	type DriverCapabilities,
+	isStatementError,
 	PreparedStatementNames,
 	parsedStatements,
 	type QueryOptions,
@@ -182,6 +183,17 @@ async function connectOnce(client: Client): Promise<void> {
 	await client.connect();
 }
 
-function runOnSession<R>(session: Session, sql: string, params: readonly unknown[], opts: QueryOptions | undefined) {
-	return runOnClient<R>(session.client, session.names, sql, params, opts);
+async function runOnSession<R>(
+	session: Session,
+	sql: string,
+	params: readonly unknown[],
+	opts: QueryOptions | undefined,
+) {
+	try {
+		return await runOnClient<R>(session.client, session.names, sql, params, opts);
+	} catch (error) {
+		// The socket's 'end' may come after the caller's next statement: a session-ending error retires the session now.
+		if (!isStatementError(error)) session.lost = true;
+		throw error;
+	}
 }

@@ -24,12 +24,13 @@ export interface NodePostgresStoresConfig extends StoresOptions, CreateNodePostg
  * connection, and a transaction holds it until it ends. `close()` ends it.
  */
 export function createStores(config: NodePostgresStoresConfig = {}): Stores {
-	const { connectionString, client, schema, usePlural, secondaryStorage, ...driverOptions } = config;
+	const { connectionString, client, preparedStatements, maxPreparedStatements, ...storesOptions } = config;
+	const driverOptions: CreateNodePostgresDriverOptions = { preparedStatements, maxPreparedStatements };
 	const clientConfig: ClientConfig = { ...client, ...(connectionString ? { connectionString } : {}) };
 	const { driver, release } = sharedDriver(`node-postgres\u0000${JSON.stringify([clientConfig, driverOptions])}`, () =>
 		createDriver(clientConfig, driverOptions),
 	);
-	return storesFor(driver, { schema, usePlural, secondaryStorage }, release);
+	return storesFor(driver, storesOptions, release);
 }
 
 /**
@@ -41,7 +42,7 @@ export function fromClient(
 	client: Client,
 	options: StoresOptions & Omit<NodePostgresDriverOptions, "ownsClient"> = {},
 ): Stores {
-	const { schema, usePlural, secondaryStorage, ...driverOptions } = options;
-	const driver: Driver = nodePostgresDriver(client, driverOptions);
-	return storesFor(driver, { schema, usePlural, secondaryStorage }, () => driver.close());
+	const { preparedStatements, maxPreparedStatements, ...storesOptions } = options;
+	const driver: Driver = nodePostgresDriver(client, { preparedStatements, maxPreparedStatements });
+	return storesFor(driver, storesOptions, () => driver.close());
 }

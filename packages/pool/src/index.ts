@@ -25,19 +25,20 @@ export interface PoolStoresConfig extends StoresOptions, CreatePoolDriverOptions
  * ```
  */
 export function createStores(config: PoolStoresConfig = {}): Stores {
-	const { connectionString, pool, schema, usePlural, secondaryStorage, ...driverOptions } = config;
+	const { connectionString, pool, preparedStatements, maxPreparedStatements, ...storesOptions } = config;
+	const driverOptions: CreatePoolDriverOptions = { preparedStatements, maxPreparedStatements };
 	const poolConfig: PoolConfig = { ...pool, ...(connectionString ? { connectionString } : {}) };
 	const { driver, release } = sharedDriver(`pool\u0000${JSON.stringify([poolConfig, driverOptions])}`, () =>
 		createDriver(poolConfig, driverOptions),
 	);
-	return storesFor(driver, { schema, usePlural, secondaryStorage }, release);
+	return storesFor(driver, storesOptions, release);
 }
 
 /**
  * Stores over a `pg.Pool` the application owns; `close()` leaves it open.
  */
 export function fromPool(pool: Pool, options: StoresOptions & Omit<PoolDriverOptions, "ownsPool"> = {}): Stores {
-	const { schema, usePlural, secondaryStorage, ...driverOptions } = options;
-	const driver: Driver = poolDriver(pool, driverOptions);
-	return storesFor(driver, { schema, usePlural, secondaryStorage }, () => driver.close());
+	const { preparedStatements, maxPreparedStatements, ...storesOptions } = options;
+	const driver: Driver = poolDriver(pool, { preparedStatements, maxPreparedStatements });
+	return storesFor(driver, storesOptions, () => driver.close());
 }

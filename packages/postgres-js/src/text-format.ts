@@ -10,6 +10,8 @@
  * values, also through `stores.kysely`.
  */
 
+import { formatPgTimestamptz, parsePgTimestamp } from "@authpg/core";
+
 /** A column value as text; `null` for SQL NULL. */
 type Decode = (text: string) => unknown;
 
@@ -23,42 +25,6 @@ export function textOf(bytes: Uint8Array): string {
 const toNumber: Decode = (text) => Number(text);
 const toBoolean: Decode = (text) => text === "t";
 const toJson: Decode = (text) => JSON.parse(text);
-
-/**
- * `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]][ BC]`, the ISO DateStyle
- * Postgres uses on the wire. Parsed by hand: `Date.parse` reads year 0099 as
- * 1999 and rejects offsets with seconds.
- */
-const TIMESTAMP =
-	/^(\d{4,})-(\d\d)-(\d\d)(?: (\d\d):(\d\d):(\d\d)(?:\.(\d+))?)?(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?$/;
-
-function toTimestamp(text: string, local: boolean): unknown {
-	if (text === "infinity") return Number.POSITIVE_INFINITY;
-	if (text === "-infinity") return Number.NEGATIVE_INFINITY;
-	const m = TIMESTAMP.exec(text);
-	if (!m) return new Date(text);
-	let year = Number(m[1]);
-	if (m[12]) year = 1 - year;
-	const month = Number(m[2]) - 1;
-	const day = Number(m[3]);
-	const hour = Number(m[4] ?? 0);
-	const minute = Number(m[5] ?? 0);
-	const second = Number(m[6] ?? 0);
-	const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, "0")) : 0;
-	if (m[8] === undefined && local) {
-		const date = new Date(2000, month, day, hour, minute, second, ms);
-		date.setFullYear(year);
-		return date;
-	}
-	const date = new Date(Date.UTC(2000, month, day, hour, minute, second, ms));
-	// Date.UTC maps years 0–99 to 1900–1999; set the year on its own.
-	date.setUTCFullYear(year);
-	if (m[8] !== undefined) {
-		const offset = (Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0)) * 1000;
-		date.setTime(date.getTime() - (m[8] === "-" ? -offset : offset));
-	}
-	return date;
-}
 
 function toBytes(text: string): Uint8Array {
 	// bytea_output = hex (the default since Postgres 9.0): `\x` then two hex digits per byte.
@@ -79,9 +45,9 @@ const SCALARS: Record<number, Decode> = {
 	701: toNumber, // float8
 	114: toJson, // json
 	3802: toJson, // jsonb
-	1082: (text) => toTimestamp(text, true), // date: local midnight, as pg
-	1114: (text) => toTimestamp(text, true), // timestamp: local time, as pg
-	1184: (text) => toTimestamp(text, false), // timestamptz
+	1082: (text) => parsePgTimestamp(text, true), // date: local midnight, as pg
+	1114: (text) => parsePgTimestamp(text, true), // timestamp: local time, as pg
+	1184: (text) => parsePgTimestamp(text, false), // timestamptz
 };
 
 /** Element type OID of the built-in array types (box[] is left out: its delimiter is `;`). */
@@ -188,7 +154,7 @@ export function encodeParameter(value: unknown): string | null {
 		case "boolean":
 			return value ? "true" : "false";
 	}
-	if (value instanceof Date) return value.toISOString();
+	if (value instanceof Date) return formatPgTimestamptz(value);
 	if (Array.isArray(value)) return arrayLiteral(value);
 	if (value instanceof Uint8Array) return byteaLiteral(value);
 	// As node-postgres does: any other object is sent as JSON.

@@ -1,7 +1,12 @@
 import type { Driver } from "@authpg/core";
 import { arraysSuite } from "./arrays.js";
+import { callerTransactionSuite } from "./caller-transaction.js";
+import { concurrencySuite } from "./concurrency.js";
+import { identifiersSuite } from "./identifiers.js";
 import { inputSuite } from "./input.js";
 import { joinsSuite } from "./joins.js";
+import { keystoreSuite } from "./keystore.js";
+import { keystoreDamageSuite } from "./keystore-damage.js";
 import { kyselySuite } from "./kysely.js";
 import { migrationsSuite } from "./migrations.js";
 import { namespaceSuite } from "./namespace.js";
@@ -12,9 +17,13 @@ import { writesSuite } from "./writes.js";
 /** What a suite gets: the driver under test, a way to open another one, and the database URL. */
 export interface SuiteContext {
 	driver: () => Driver;
-	/** A second driver of the same kind on the same database (for concurrent clients); the caller closes it. */
-	connect: () => Driver | Promise<Driver>;
-	url: string;
+	/**
+	 * A second driver of the same kind on the same database (for concurrent
+	 * clients); the caller closes it. Absent for a single-session target.
+	 */
+	connect: (() => Driver | Promise<Driver>) | undefined;
+	/** The database's URL; absent for a single-session target, which has no server. */
+	url: string | undefined;
 }
 
 /** Register authpg's own suites (on a database of their own). */
@@ -29,4 +38,9 @@ export function registerOwnSuites(context: SuiteContext): void {
 	kyselySuite(driver);
 	migrationsSuite(context);
 	storesSuite(driver);
+	keystoreSuite(driver);
+	callerTransactionSuite(context);
+	concurrencySuite(driver);
+	identifiersSuite(driver);
+	keystoreDamageSuite(driver);
 }

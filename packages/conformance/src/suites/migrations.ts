@@ -1,8 +1,11 @@
 import {
 	applyMigrations,
 	type Driver,
+	HISTORY_TABLE,
 	introspect,
+	kyselyDialect,
 	type LiveSchema,
+	lastMigration,
 	MigrationError,
 	planMigrations,
 	postgresAdapter,
@@ -13,6 +16,8 @@ import { getMigrations } from "better-auth/db/migration";
 import { organization } from "better-auth/plugins";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { countingDriver } from "../counting-driver.js";
+import { itWhen } from "../report.js";
 import { freshAdapter, pluginWith, user } from "./fixture.js";
 import type { SuiteContext } from "./index.js";
 
@@ -39,7 +44,19 @@ const paritySets: Record<string, BetterAuthOptions> = {
 };
 
 /** Better Auth's own migrator on `namespace` (it follows the connection's search_path). */
-async function betterAuthMigrate(url: string, namespace: string, options: BetterAuthOptions) {
+async function betterAuthMigrate({ url, driver }: SuiteContext, namespace: string, options: BetterAuthOptions) {
+	if (url === undefined) {
+		// A single session has no URL to open a pool on: Better Auth migrates through the session itself, via our Kysely dialect.
+		await driver().query(`set search_path to ${namespace}`, []);
+		try {
+			const dialect = kyselyDialect(driver());
+			const { runMigrations } = await getMigrations({ ...options, database: { dialect, type: "postgres" } });
+			await runMigrations();
+		} finally {
+			await driver().query("reset search_path", []);
+		}
+		return;
+	}
 	const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${namespace}`, max: 2 });
 	try {
 		const { runMigrations } = await getMigrations({ ...options, database: pool });
@@ -53,6 +70,8 @@ async function betterAuthMigrate(url: string, namespace: string, options: Better
 function shape(live: LiveSchema, arraysAsJsonb: boolean) {
 	const tables: Record<string, unknown> = {};
 	for (const [name, table] of live.tables) {
+		// Our migration history: Better Auth's migrator keeps none.
+		if (name === HISTORY_TABLE) continue;
 		const columns: Record<string, string> = {};
 		for (const [column, c] of table.columns) {
 			const type = arraysAsJsonb && (c.type === "text[]" || c.type === "bigint[]") ? "jsonb" : c.type;
@@ -78,7 +97,8 @@ async function reset(driver: Driver, ...namespaces: string[]) {
 }
 
 /** The planner: fresh, idempotent, incremental, refusals, rollback, concurrency, adoption, parity. */
-export function migrationsSuite({ driver, connect, url }: SuiteContext) {
+export function migrationsSuite(context: SuiteContext) {
+	const { driver, connect } = context;
 	describe("migrations", () => {
 		const others: Driver[] = [];
 		afterAll(async () => {
@@ -184,12 +204,56 @@ export function migrationsSuite({ driver, connect, url }: SuiteContext) {
 			await expect(failure).rejects.toThrow(/addForeignKey session\.userId[\s\S]*SQL: alter table/);
 			const live = await introspect(driver(), NS);
 			expect([...live.tables.keys()]).toEqual(["session"]);
+			expect(await lastMigration(driver(), NS)).toBeUndefined();
+		});
+
+		it("history: each applied plan writes one row (steps, hash, tool, duration) in its transaction; empty and failed plans none", async () => {
+			await reset(driver(), NS);
+			const first = await applyMigrations(driver(), {}, { schema: NS, tool: "conformance 1.0" });
+			expect(first.steps[0]).toMatchObject({ kind: "createSchema" });
+			expect(first.steps[1]).toMatchObject({ kind: "createTable", target: HISTORY_TABLE });
+			const row = await lastMigration(driver(), NS);
+			expect(row).toMatchObject({ tool: "conformance 1.0" });
+			expect(row!.steps).toEqual(first.steps.map((s) => ({ kind: s.kind, target: s.target, sql: s.sql })));
+			expect(row!.planHash).toMatch(/^[0-9a-f]{64}$/);
+			expect(row!.durationMs).toBeGreaterThanOrEqual(0);
+			expect(Math.abs(row!.appliedAt.getTime() - Date.now())).toBeLessThan(60_000);
+			const count = async () =>
+				Number(
+					(await driver().query<{ n: number }>(`select count(*)::int as n from ${NS}.${HISTORY_TABLE}`, [])).rows[0]!.n,
+				);
+			expect(await count()).toBe(1);
+			// In sync: no row.
+			expect((await applyMigrations(driver(), {}, { schema: NS })).steps).toEqual([]);
+			expect(await count()).toBe(1);
+			// A failing plan: its steps roll back, and so does its row.
+			await driver().query(`alter table ${NS}."session" drop constraint "session_userId_fkey"`, []);
+			await driver().query(
+				`insert into ${NS}."session" values ('s', now(), 't', now(), now(), null, null, 'no-such-user')`,
+				[],
+			);
+			const withNote = pluginWith("note", { body: { type: "string", required: false } });
+			await expect(applyMigrations(driver(), withNote, { schema: NS })).rejects.toBeInstanceOf(MigrationError);
+			expect(await count()).toBe(1);
+			expect((await introspect(driver(), NS)).tables.has("note")).toBe(false);
+			await driver().query(`delete from ${NS}."session"`, []);
+			const second = await applyMigrations(driver(), withNote, { schema: NS });
+			expect(second.steps.map((s) => `${s.kind} ${s.target}`).sort()).toEqual(
+				["addForeignKey session.userId", "createTable note"].sort(),
+			);
+			const last = await lastMigration(driver(), NS);
+			expect(await count()).toBe(2);
+			expect(last!.id).toBeGreaterThan(row!.id);
+			expect(last!.steps.map((s) => s.target).sort()).toEqual(["note", "session.userId"]);
+			expect(last!.tool).toMatch(/^@authpg\/core \S+$/);
+			expect(last!.planHash).not.toBe(row!.planHash);
 		});
 
 		it("two concurrent migrators: one applies, the other finds nothing; neither errors", async () => {
 			await reset(driver(), NS);
-			const second = await connect();
-			others.push(second);
+			// On a single session the second migrator is a second caller on it: it waits for the first's transaction.
+			const second = connect ? await connect() : driver();
+			if (connect) others.push(second);
 			const [a, b] = await Promise.all([
 				applyMigrations(driver(), arraysPlugin, { schema: NS }),
 				applyMigrations(second, arraysPlugin, { schema: NS }),
@@ -199,9 +263,12 @@ export function migrationsSuite({ driver, connect, url }: SuiteContext) {
 			expect(counts[1]).toBeGreaterThan(5);
 		});
 
-		it("lock_timeout stops a migration queued behind live traffic, with nothing applied", async () => {
+		itWhen(
+			connect !== undefined,
+			"needs a second session holding a table lock; on a single session the migration waits for that session's transaction, not for a lock",
+		)("lock_timeout stops a migration queued behind live traffic, with nothing applied", async () => {
 			await freshAdapter(driver(), NS);
-			const holder = await connect();
+			const holder = await connect!();
 			others.push(holder);
 			let release!: () => void;
 			const released = new Promise<void>((resolve) => {
@@ -262,7 +329,13 @@ export function migrationsSuite({ driver, connect, url }: SuiteContext) {
 			await reset(driver(), NS);
 			await applyMigrations(driver(), options, { schema: NS, usePlural: true });
 			const live = await introspect(driver(), NS);
-			expect([...live.tables.keys()].sort()).toEqual(["accounts", "member_accounts", "sessions", "verifications"]);
+			expect([...live.tables.keys()].sort()).toEqual([
+				"accounts",
+				"authpg_migrations",
+				"member_accounts",
+				"sessions",
+				"verifications",
+			]);
 			expect(live.tables.get("member_accounts")?.columns.has("email_address")).toBe(true);
 			expect(live.foreignKeys.find((f) => f.table === "sessions")).toMatchObject({
 				columns: ["owner_id"],
@@ -279,13 +352,90 @@ export function migrationsSuite({ driver, connect, url }: SuiteContext) {
 			expect((await planMigrations(driver(), options, { schema: NS, usePlural: true })).steps).toEqual([]);
 		});
 
+		it("case-insensitive indexes: lower(email) serves the adapter's insensitive lookups with an index scan (10 000 users)", async () => {
+			const options: BetterAuthOptions = {
+				user: { additionalFields: { username: { type: "string", required: false } } },
+			};
+			await freshAdapter(driver(), NS, options);
+			const plan = await applyMigrations(driver(), options, { schema: NS, caseInsensitiveIndexes: true });
+			expect(plan.steps.map((s) => `${s.kind} ${s.target} ${s.safety}`)).toEqual([
+				"createIndex user_email_lower_idx locking",
+				"createIndex user_username_lower_idx locking",
+			]);
+			expect(plan.steps[0]!.sql).toBe(
+				`create index if not exists "user_email_lower_idx" on "${NS}"."user" (lower("email"))`,
+			);
+			expect((await planMigrations(driver(), options, { schema: NS, caseInsensitiveIndexes: true })).steps).toEqual([]);
+			await driver().query(
+				`insert into ${NS}."user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt", "username")
+				 select 'u' || i, 'n' || i, 'User' || i || '@Example.com', false, now(), now(), 'Name' || i from generate_series(1, 10000) i`,
+				[],
+			);
+			await driver().query(`analyze ${NS}."user"`, []);
+			const counting = countingDriver(driver());
+			const adapter = postgresAdapter(counting, { schema: NS })(options);
+			const explain = async (where: { field: string; value: string; operator?: "eq" | "starts_with" }) => {
+				counting.reset();
+				const found = await adapter.findOne<{ id: string }>({
+					model: "user",
+					where: [{ ...where, mode: "insensitive" }],
+				});
+				const [statement] = counting.statements;
+				const { rows } = await driver().query<{ "QUERY PLAN": string }>(`explain ${statement}`, [where.value]);
+				return { found, plan: rows.map((r) => r["QUERY PLAN"]).join("\n") };
+			};
+			const byEmail = await explain({ field: "email", value: "user5000@EXAMPLE.com" });
+			expect(byEmail.found?.id).toBe("u5000");
+			expect(byEmail.plan).toMatch(/Index (Only )?Scan (using|on) "?user_email_lower_idx/);
+			const byName = await explain({ field: "username", value: "NAME77" });
+			expect(byName.found?.id).toBe("u77");
+			expect(byName.plan).toMatch(/Index (Only )?Scan (using|on) "?user_username_lower_idx/);
+			// LIKE reads the same lower(…) expression (ilike could use no such index).
+			const prefix = await adapter.findMany<{ id: string }>({
+				model: "user",
+				where: [{ field: "email", operator: "ends_with", value: "9999@EXAMPLE.COM", mode: "insensitive" }],
+			});
+			expect(prefix.map((u) => u.id)).toEqual(["u9999"]);
+		});
+
+		it("a unique case-insensitive email index is refused, listing the duplicates, while they exist", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			for (const email of [
+				"Ann@example.com",
+				"ann@EXAMPLE.com",
+				"bob@example.com",
+				"BOB@example.com",
+				"cy@example.com",
+			]) {
+				await adapter.create({ model: "user", data: user({ email }) });
+			}
+			const plan = await planMigrations(driver(), {}, { schema: NS, caseInsensitiveIndexes: "unique" });
+			expect(plan.blockers).toEqual([
+				expect.objectContaining({ kind: "caseInsensitiveDuplicates", target: "user_email_lower_uidx" }),
+			]);
+			expect(plan.blockers[0]!.message).toContain(
+				"Ann@example.com = ann@EXAMPLE.com; BOB@example.com = bob@example.com",
+			);
+			expect(plan.blockers[0]!.message).not.toContain("cy@example.com");
+			await expect(
+				applyMigrations(driver(), {}, { schema: NS, caseInsensitiveIndexes: "unique" }),
+			).rejects.toBeInstanceOf(UnsafeMigrationError);
+			await driver().query(`delete from ${NS}."user" where "email" in ('ann@EXAMPLE.com', 'BOB@example.com')`, []);
+			const applied = await applyMigrations(driver(), {}, { schema: NS, caseInsensitiveIndexes: "unique" });
+			expect(applied.steps.map((s) => s.sql)).toEqual([
+				`create unique index if not exists "user_email_lower_uidx" on "${NS}"."user" (lower("email"))`,
+			]);
+			await expect(adapter.create({ model: "user", data: user({ email: "CY@example.com" }) })).rejects.toThrow();
+			expect((await planMigrations(driver(), {}, { schema: NS, caseInsensitiveIndexes: "unique" })).steps).toEqual([]);
+		});
+
 		describe("parity with Better Auth's migrator", () => {
 			for (const [label, options] of Object.entries(paritySets)) {
 				it(label, async () => {
 					const theirs = `${NS}_ba`;
 					await reset(driver(), NS, theirs);
 					await driver().query(`create schema ${theirs}`, []);
-					await betterAuthMigrate(url, theirs, options);
+					await betterAuthMigrate(context, theirs, options);
 					await applyMigrations(driver(), options, { schema: NS });
 					expect(shape(await introspect(driver(), NS), true)).toEqual(shape(await introspect(driver(), theirs), false));
 					// Adopting theirs: nothing to change, nothing refused.
@@ -300,7 +450,7 @@ export function migrationsSuite({ driver, connect, url }: SuiteContext) {
 			const theirs = `${NS}_ba`;
 			await reset(driver(), theirs);
 			await driver().query(`create schema ${theirs}`, []);
-			await betterAuthMigrate(url, theirs, arraysPlugin);
+			await betterAuthMigrate(context, theirs, arraysPlugin);
 			const adapter = postgresAdapter(driver(), { schema: theirs })(arraysPlugin);
 			const owner = await adapter.create<{ id: string }>({ model: "user", data: user() });
 			const tags = ["a,b", 'q"uote', "", "NULL", "😀"];

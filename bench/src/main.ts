@@ -1,0 +1,262 @@
+/**
+ * `pnpm bench`: every subject side by side, in one process, against one
+ * PostgreSQL server (embedded from npm unless AUTHPG_BENCH_DATABASE_URL is
+ * set). Tables on stdout, progress on stderr; a full run also writes
+ * bench/results/latest.json and docs/benchmark.svg.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, platform, release } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { createStores } from "@authpg/pool";
+import type { BetterAuthOptions } from "@better-auth/core";
+import pg from "pg";
+import { chartSvg } from "./chart.js";
+import { openBenchDatabase } from "./database.js";
+import { operations } from "./operations.js";
+import { Progress } from "./progress.js";
+import { updateReadme } from "./readme.js";
+import { checkTargets, compactTable, fullTable, roundTripTable, summarise, targetList } from "./report.js";
+import { runSchedule, type Schedule } from "./run.js";
+import { seed } from "./seed.js";
+import { createSubjects, type Subject } from "./subjects.js";
+
+const HELP = `pnpm bench [options]
+
+  --quick              every operation briefly, to check it all works (no figures; writes no files)
+  --rounds <n>         measured rounds per operation and concurrency (default 20)
+  --seconds <s>        length of one measurement (default 0.15)
+  --warmup <s>         length of the discarded warm-up measurement (default 0.25)
+  --concurrency <list> concurrent callers, comma-separated (default 1,16)
+  --users <n>          users to seed (default 10000)
+  --operations <list>  only these operations (keys as in results/latest.json), comma-separated; writes no files
+  --subjects <list>    only these subjects (keys), comma-separated; ratios need floor and better-auth; writes no files
+  --readme             also rewrite the generated tables in README.md's Performance section
+
+Environment: AUTHPG_BENCH_DATABASE_URL names a server (role with CREATEDB) to use instead of an
+embedded PostgreSQL; the benchmark creates its own database there and drops it afterwards.`;
+
+const benchDir = fileURLToPath(new URL("..", import.meta.url));
+const repoDir = join(benchDir, "..");
+
+// A fixed, high-entropy test secret: sessions are signed with it, nothing else depends on it.
+const SECRET = "authpg-bench-6f0c1e9a4b7d2c58e31a9f04b6d7c2e8a1f5b3d9c0e7a4f2b8d6c1e3a5f7b9d0";
+const BASE_URL = "http://localhost:3000";
+const BASE_PATH = "/api/auth";
+
+async function main(): Promise<void> {
+	const { values } = parseArgs({
+		// `pnpm run x -- --flag` hands the script a literal "--" before the flags.
+		args: process.argv.slice(2).filter((arg) => arg !== "--"),
+		options: {
+			quick: { type: "boolean", default: false },
+			rounds: { type: "string" },
+			seconds: { type: "string" },
+			warmup: { type: "string" },
+			concurrency: { type: "string" },
+			users: { type: "string" },
+			operations: { type: "string" },
+			subjects: { type: "string" },
+			readme: { type: "boolean", default: false },
+			help: { type: "boolean", short: "h", default: false },
+		},
+		allowPositionals: false,
+	});
+	if (values.help) {
+		console.log(HELP);
+		return;
+	}
+	const quick = values.quick;
+	const schedule: Schedule = {
+		rounds: positive(values.rounds, quick ? 1 : 20, "--rounds"),
+		seconds: positive(values.seconds, quick ? 0.05 : 0.15, "--seconds"),
+		warmupSeconds: positive(values.warmup, quick ? 0.02 : 0.25, "--warmup"),
+		concurrency: (values.concurrency ?? "1,16").split(",").map((c) => positive(c, 1, "--concurrency")),
+	};
+	const users = positive(values.users, 10_000, "--users");
+	const poolMax = Math.max(...schedule.concurrency);
+	const progress = new Progress();
+
+	progress.log(quick ? "quick run: every operation briefly; figures are not meaningful" : "full run");
+	progress.status("starting PostgreSQL…");
+	const database = await openBenchDatabase();
+	progress.log(`PostgreSQL (${database.source}): ${database.serverVersion.split(" on ")[0]}`);
+	const admin = new pg.Client({ connectionString: database.url });
+	const subjects: Subject[] = [];
+	try {
+		await admin.connect();
+		const options: BetterAuthOptions = {
+			baseURL: BASE_URL,
+			basePath: BASE_PATH,
+			secret: SECRET,
+			emailAndPassword: { enabled: true },
+			// Database rate limiting, on outside production too; a long window and a high max keep every
+			// benchmarked request in the common case (allowed, counted in an open window).
+			rateLimit: { enabled: true, storage: "database", window: 3600, max: 1_000_000_000 },
+			logger: { level: "error" },
+		};
+
+		progress.status("creating the schema and seeding…");
+		const started = performance.now();
+		const migrator = createStores({ connectionString: database.url });
+		try {
+			await migrator.migrate(options);
+		} finally {
+			await migrator.close();
+		}
+		const data = await seed(admin, users);
+		const c = data.counts;
+		progress.log(
+			`seeded ${c.users} users, ${c.accounts} accounts, ${c.sessions} sessions, ${c.verifications} verifications, ${c.rateLimits} rate-limit rows in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+		);
+
+		const wanted = values.subjects?.split(",");
+		for (const subject of await createSubjects({ url: database.url, poolMax, options }, (line) => progress.log(line))) {
+			if (!wanted || wanted.includes(subject.key)) subjects.push(subject);
+			else await subject.close();
+		}
+		progress.log(`subjects: ${subjects.map((s) => s.label).join(", ")}`);
+		const wantedOps = values.operations?.split(",");
+		const allOps = await operations({
+			data,
+			secret: SECRET,
+			baseURL: BASE_URL,
+			basePath: BASE_PATH,
+			rateLimitClients: 1000,
+		});
+		const ops = wantedOps ? allOps.filter((o) => wantedOps.includes(o.key)) : allOps;
+		if (ops.length === 0)
+			throw new Error(`no such operation: ${values.operations}; known: ${allOps.map((o) => o.key).join(", ")}`);
+		const measured = await runSchedule(ops, subjects, schedule, admin, progress, minorGc());
+		const rows = summarise(measured);
+		const targets = checkTargets(rows, {
+			singleRowOps: ops.filter((o) => o.singleRow).map((o) => o.key),
+			authpgRateLimit: new Set(subjects.filter((s) => s.rateLimitStorage.startsWith("authpg")).map((s) => s.key)),
+		});
+
+		const environment = {
+			node: process.version,
+			platform: `${platform()} ${release()}`,
+			cpu: `${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
+			postgres: database.serverVersion,
+			database: database.source,
+			packages: Object.fromEntries(
+				["better-auth", "@better-auth/drizzle-adapter", "drizzle-orm", "kysely", "pg"].map((name) => [
+					name,
+					packageVersion(name),
+				]),
+			),
+		};
+		const caption = `${quick ? "QUICK RUN (not a measurement) · " : ""}median of ${schedule.rounds} interleaved rounds of ${schedule.seconds} s · ${environment.cpu} · Node ${process.version} · ${database.serverVersion.split(",")[0]} (${database.source})`;
+
+		const stdout = [
+			quick ? "# authpg bench (--quick: a smoke run, the figures mean nothing)" : "# authpg bench",
+			"",
+			caption,
+			"",
+			fullTable(rows),
+			"",
+			"Targets (reported, not asserted):",
+			"",
+			targetList(targets),
+			"",
+			"Subjects:",
+			"",
+			...subjects.map((s) => `- ${s.label}: ${s.description} Rate limit: ${s.rateLimitStorage}.`),
+			"",
+		];
+		process.stdout.write(stdout.join("\n"));
+
+		// A quick or filtered run is a check, not a result: only a full run replaces the published figures.
+		if (quick || values.operations || values.subjects) {
+			progress.log("partial or quick run: bench/results/latest.json and docs/benchmark.svg left as they were");
+		} else {
+			const json = {
+				generatedAt: new Date().toISOString(),
+				command: `pnpm bench ${process.argv
+					.slice(2)
+					.filter((arg) => arg !== "--")
+					.join(" ")}`.trim(),
+				environment,
+				schedule,
+				dataSet: data.counts,
+				poolMax,
+				subjects: subjects.map(({ key, label, description, rateLimitStorage }) => ({
+					key,
+					label,
+					description,
+					rateLimitStorage,
+				})),
+				operations: ops.map(({ key, label, singleRow }) => ({ key, label, singleRow })),
+				results: rows,
+				targets,
+			};
+			await mkdir(join(benchDir, "results"), { recursive: true });
+			await writeFile(join(benchDir, "results", "latest.json"), `${JSON.stringify(json, null, "\t")}\n`);
+			await mkdir(join(repoDir, "docs"), { recursive: true });
+			await writeFile(join(repoDir, "docs", "benchmark.svg"), chartSvg(rows, caption));
+			progress.log("wrote bench/results/latest.json and docs/benchmark.svg");
+			if (values.readme) {
+				const generated = [
+					caption,
+					"",
+					...schedule.concurrency.flatMap((n) => [compactTable(rows, n), ""]),
+					roundTripTable(rows),
+				].join("\n");
+				const updated = await updateReadme(join(repoDir, "README.md"), generated);
+				progress.log(updated ? "updated README.md" : "README.md has no bench markers: left alone");
+			}
+		}
+	} finally {
+		for (const subject of subjects) await subject.close().catch(() => {});
+		await admin.end().catch(() => {});
+		await database.close();
+	}
+}
+
+/**
+ * A young-generation GC (about 0.1 ms, where a full one takes tens of ms on
+ * this heap), so the short-lived garbage of one subject's calls is not
+ * collected on the next one's time. `gc` without `--expose-gc` on the
+ * command line, because tsx starts the script.
+ */
+function minorGc(): () => void {
+	setFlagsFromString("--expose-gc");
+	const gc = runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
+	return () => gc({ type: "minor" });
+}
+
+function positive(value: string | undefined, fallback: number, flag: string): number {
+	if (value === undefined) return fallback;
+	const n = Number(value);
+	if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} wants a positive number, got ${JSON.stringify(value)}`);
+	return n;
+}
+
+/** The installed version of `name`, from its package.json (found by walking up from its entry). */
+function packageVersion(name: string): string {
+	try {
+		let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+		while (dir !== dirname(dir)) {
+			const file = join(dir, "package.json");
+			if (existsSync(file)) {
+				const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+				if (pkg.name === name) return pkg.version ?? "unknown";
+			}
+			dir = dirname(dir);
+		}
+	} catch {}
+	return "unknown";
+}
+
+main().then(
+	() => process.exit(0),
+	(error: unknown) => {
+		console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+		process.exit(1);
+	},
+);

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { chartSvg } from "../src/chart.js";
+import { median, quantile, type Sample } from "../src/measure.js";
+import type { Operation } from "../src/operations.js";
+import { checkTargets, markdownTable, type ResultRow, summarise } from "../src/report.js";
+import type { Measured } from "../src/run.js";
+import type { Subject } from "../src/subjects.js";
+
+function sample(opsPerSec: number, calls: number, statements: number, latencies: number[]): Sample {
+	const sorted = Float64Array.from(latencies).sort();
+	return {
+		ops: calls,
+		elapsedMs: (calls / opsPerSec) * 1000,
+		opsPerSec,
+		p50Ms: quantile(sorted, 0.5),
+		p99Ms: quantile(sorted, 0.99),
+		statements,
+		cpuUsPerCall: 10,
+		latencies: sorted,
+	};
+}
+
+const op = (key: string): Operation => ({
+	key,
+	label: key,
+	singleRow: true,
+	prepare: async () => ({ call: async () => {} }),
+});
+const subject = (key: string): Subject => ({ key, label: key }) as Subject;
+
+describe("median and quantile", () => {
+	it("take the middle, and the nearest rank", () => {
+		expect(median([5, 1, 3])).toBe(3);
+		expect(median([4, 1, 3, 2])).toBe(2.5);
+		const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+		expect(quantile(sorted, 0.5)).toBe(50);
+		expect(quantile(sorted, 0.99)).toBe(99);
+		expect(quantile(new Float64Array(), 0.5)).toBeNaN();
+	});
+});
+
+describe("summarise", () => {
+	const measured: Measured[] = [
+		{
+			operation: op("findOneByToken"),
+			subject: subject("floor"),
+			concurrency: 1,
+			samples: [sample(1000, 2, 2, [1, 1]), sample(3000, 2, 2, [1, 2]), sample(2000, 2, 2, [3, 4])],
+		},
+		{
+			operation: op("findOneByToken"),
+			subject: subject("pool"),
+			concurrency: 1,
+			samples: [sample(900, 2, 2, [1, 1]), sample(1800, 2, 2, [1, 1]), sample(1500, 2, 2, [1, 9])],
+		},
+		{
+			operation: op("findOneByToken"),
+			subject: subject("better-auth"),
+			concurrency: 1,
+			samples: [sample(500, 2, 4, [2, 2]), sample(600, 2, 4, [2, 2]), sample(400, 2, 4, [2, 2])],
+		},
+	];
+	const rows = summarise(measured);
+	const pool = rows.find((r) => r.subject === "pool")!;
+
+	it("takes the median round, and ratios of medians to Better Auth and to the floor", () => {
+		expect(pool.opsPerSec).toBe(1500);
+		expect(pool.opsPerSecRounds).toEqual([900, 1800, 1500]);
+		expect(pool.vsBetterAuth).toBe(3);
+		expect(pool.vsFloor).toBe(0.75);
+		expect(rows.find((r) => r.subject === "floor")!.vsFloor).toBe(1);
+	});
+
+	it("counts round trips per call and pools latencies over the rounds", () => {
+		expect(pool.roundTrips).toBe(1);
+		expect(rows.find((r) => r.subject === "better-auth")!.roundTrips).toBe(2);
+		expect(pool.calls).toBe(6);
+		expect(pool.p50Ms).toBe(1);
+		expect(pool.p99Ms).toBe(9);
+	});
+});
+
+describe("checkTargets", () => {
+	const row = (operation: string, subject: string, roundTrips: number, vsBetterAuth: number, vsFloor: number) =>
+		({ operation, subject, concurrency: 16, roundTrips, vsBetterAuth, vsFloor }) as ResultRow;
+
+	it("reports each target with its figure, and a single-row operation over one round trip as missed", () => {
+		const rows = [
+			row("findOneByToken", "pool", 1, 2.5, 0.9),
+			row("findOneJoin", "pool", 2, 2.9, 0.7),
+			row("rateLimit", "pool", 2, 1.5, 0.5),
+		];
+		const checks = checkTargets(rows, {
+			singleRowOps: ["findOneByToken", "findOneJoin", "rateLimit"],
+			authpgRateLimit: new Set(["pool"]),
+		});
+		const byName = (text: string) => checks.find((c) => c.target.includes(text))!;
+		expect(byName("2.0× Better Auth: findOne session by token")).toMatchObject({ value: 2.5, met: true });
+		expect(byName("3.0× Better Auth: findOne session + user")).toMatchObject({ value: 2.9, met: false });
+		expect(byName("80 % of the floor: findOne session + user")).toMatchObject({ value: 0.7, met: false });
+		expect(byName("rate-limit consume")).toMatchObject({ value: 1.5, met: false });
+		expect(byName("getSession")).toMatchObject({ value: null, met: false, note: "not measured in this run" });
+		const trips = byName("pool: exactly 1 round trip");
+		expect(trips.met).toBe(false);
+		expect(trips.target).toContain("findOneJoin, rateLimit");
+	});
+
+	it("does not hold Better Auth's own rate-limit storage to our round-trip target", () => {
+		const checks = checkTargets([row("rateLimit", "pool", 2, 1.5, 0.5)], {
+			singleRowOps: ["rateLimit"],
+			authpgRateLimit: new Set(),
+		});
+		expect(checks.find((c) => c.target.startsWith("pool: exactly 1"))!.met).toBe(true);
+		expect(checks.find((c) => c.target.includes("rate-limit consume"))!.note).toMatch(/issue 5/);
+	});
+});
+
+describe("markdownTable", () => {
+	it("pads cells the way Biome formats Markdown tables", () => {
+		expect(
+			markdownTable(
+				["a", "bb ×"],
+				[true, false],
+				[
+					["12345", "µs"],
+					["1", "x"],
+				],
+			),
+		).toBe(["|     a | bb × |", "| ----: | ---- |", "| 12345 | µs   |", "|     1 | x    |"].join("\n"));
+	});
+});
+
+describe("chartSvg", () => {
+	it("draws one bar per subject other than Better Auth, and escapes labels", () => {
+		const rows = [
+			{ ...row("pool", 3), subjectLabel: "<pool>" },
+			row("better-auth", 1),
+			row("drizzle", 0.5),
+		] as ResultRow[];
+		const svg = chartSvg(rows, "a & b");
+		expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="9"/g)).toHaveLength(2);
+		expect(svg).toContain("&lt;pool&gt;");
+		expect(svg).toContain("a &amp; b");
+		expect(svg).toContain("3.00×");
+		expect(svg).toContain("0.50×");
+	});
+	function row(subject: string, vsBetterAuth: number): ResultRow {
+		return {
+			operation: "findOneByToken",
+			operationLabel: "findOne",
+			subject,
+			subjectLabel: subject,
+			concurrency: 1,
+			opsPerSec: 100 * vsBetterAuth,
+			p50Ms: 1,
+			p99Ms: 2,
+			roundTrips: 1,
+			cpuUsPerCall: 1,
+			vsBetterAuth,
+			vsFloor: null,
+			opsPerSecRounds: [],
+			calls: 1,
+		};
+	}
+});

@@ -1,0 +1,150 @@
+/**
+ * `authpg doctor`: read-only checks of a database against the config. Each
+ * finding says what it is, why it matters and the command that fixes it;
+ * `info` lines (server version, settings, expired rows) never fail the run.
+ */
+import { resolve } from "node:path";
+import { compileSchema, introspect, type MigrationPlan, planMigrations, prune } from "@authpg/core";
+import type { DoctorFlags } from "./args.js";
+import { loadProject } from "./config.js";
+import { connect, describeDatabase } from "./connection.js";
+import { Exit, type ExitCode } from "./exit.js";
+
+/** One problem found. */
+export interface Finding {
+	readonly check: string;
+	readonly what: string;
+	readonly why: string;
+	readonly fix: string;
+}
+
+const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+
+const WHY_TIMESTAMP =
+	"timestamp without time zone stores wall-clock time: expiry checks shift by the server's UTC offset and sessions expire early or late.";
+
+/** Findings from the migration plan: pending steps, blockers and jsonb arrays, each explained. */
+function planFindings(plan: MigrationPlan, idKind: string): Finding[] {
+	const findings: Finding[] = [];
+	for (const b of plan.blockers) {
+		if (b.kind === "typeMismatch" && / is timestamp without time zone, /.test(b.message)) {
+			findings.push({
+				check: "timestamptz",
+				what: `${b.target} is timestamp without time zone; Better Auth expects timestamp with time zone.`,
+				why: WHY_TIMESTAMP,
+				fix: `alter table … alter column … type timestamptz using … at time zone 'UTC' (check the data first), then authpg status`,
+			});
+		} else if (b.kind === "typeMismatch" && /\.id$|Id$/.test(b.target)) {
+			findings.push({
+				check: "idType",
+				what: b.message.split(". ")[0]!,
+				why: `The config generates ${idKind} ids: inserts fail or ids do not compare with their references.`,
+				fix: "Change the config's advanced.database.generateId, or convert the column, then authpg status",
+			});
+		} else {
+			findings.push({ check: b.kind, what: b.message.split(". ")[0]!, why: b.message, fix: "authpg plan" });
+		}
+	}
+	for (const step of plan.steps) {
+		if (step.kind === "createIndex") {
+			findings.push({
+				check: "missingIndex",
+				what: `Index ${step.target} is missing.`,
+				why: "Better Auth looks rows up by these columns on every request: without it each lookup scans the table.",
+				fix: "authpg migrate --concurrently",
+			});
+		} else if (step.kind !== "createSchema" && !(step.kind === "createTable" && step.target === "authpg_migrations")) {
+			findings.push({
+				check: "pending",
+				what: `Pending: ${step.kind} ${step.target}.`,
+				why: "The database lacks part of the schema the config needs: requests touching it fail.",
+				fix: "authpg migrate",
+			});
+		}
+	}
+	for (const warning of plan.warnings) {
+		if (/jsonb array/.test(warning)) {
+			findings.push({
+				check: "jsonbArray",
+				what: warning.split(";")[0]!,
+				why: "Native arrays are smaller, typed, and queryable with array operators; jsonb arrays keep working.",
+				fix: "authpg migrate --convert-arrays",
+			});
+		}
+	}
+	return findings;
+}
+
+/** `authpg doctor`: 0 healthy, 1 findings, 2 when the checks could not run. */
+export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
+	let connection: ReturnType<typeof connect> | undefined;
+	try {
+		const project = await loadProject(resolve(flags.cwd), flags.config);
+		connection = connect(project, flags);
+		const driver = connection.driver;
+		const schemaOptions = { schema: connection.namespace, usePlural: connection.usePlural };
+		const where = await describeDatabase(connection);
+		const schema = compileSchema(project.options, schemaOptions);
+		const plan = await planMigrations(driver, project.options, schemaOptions);
+		const findings = planFindings(plan, schema.idKind);
+		const live = await introspect(driver, connection.namespace);
+		const user = schema.models.find((m) => m.key === "user");
+		const email = user?.fields.find((f) => f.key === "email");
+		if (user && email && live.tables.get(user.table)?.columns.has(email.column)) {
+			const id = (name: string) => `"${name.replace(/"/g, '""')}"`;
+			const col = id(email.column);
+			const { rows } = await driver.query<{ values: string }>(
+				`select string_agg(${col}, ' = ' order by ${col}) as "values" from ${id(connection.namespace)}.${id(user.table)}
+				  group by lower(${col}) having count(*) > 1 order by lower(${col}) limit 20`,
+				[],
+			);
+			if (rows.length > 0) {
+				findings.push({
+					check: "caseDuplicateEmails",
+					what: `${rows.length}${rows.length === 20 ? "+" : ""} ${rows.length === 1 ? "email differs" : "emails differ"} only in case: ${rows.map((r) => r.values).join("; ")}.`,
+					why: "Better Auth looks users up by the lowercased email: a user stored with capitals cannot sign in, and a unique case-insensitive index cannot be built.",
+					fix: "Merge or rename those users, then authpg migrate --unique-insensitive-email",
+				});
+			}
+		}
+		const settings = await driver.query<{ version: string; statement: string; idle: string }>(
+			`select current_setting('server_version') as "version", current_setting('statement_timeout') as "statement",
+			        current_setting('idle_in_transaction_session_timeout') as "idle"`,
+			[],
+		);
+		const s = settings.rows[0]!;
+		const expired = await prune(driver, project.options, { ...schemaOptions, dryRun: true });
+		const info = {
+			server: s.version,
+			statement_timeout: s.statement,
+			idle_in_transaction_session_timeout: s.idle,
+			expiredRows: Object.fromEntries(expired.map((c) => [c.table, c.rows])),
+		};
+		if (flags.json) {
+			out(JSON.stringify({ healthy: findings.length === 0, findings, info }, null, 2));
+		} else {
+			out(`Doctor for schema "${connection.namespace}" in ${where}`);
+			for (const f of findings) out(`\n✗ ${f.what}\n  why: ${f.why}\n  fix: ${f.fix}`);
+			out(
+				`\nServer ${s.version}; statement_timeout ${s.statement}; idle_in_transaction_session_timeout ${s.idle}${s.idle === "0" ? " (0: an abandoned transaction holds its locks forever)" : ""}.`,
+			);
+			const stale = expired.filter((c) => c.rows > 0);
+			out(
+				stale.length === 0
+					? "No expired rows."
+					: `Expired rows: ${stale.map((c) => `${c.table} ${c.rows}`).join(", ")} (authpg prune deletes them).`,
+			);
+			out(
+				findings.length === 0
+					? "Healthy: no findings."
+					: `${findings.length} finding${findings.length === 1 ? "" : "s"}.`,
+			);
+		}
+		return findings.length === 0 ? Exit.ok : Exit.pending;
+	} catch (error) {
+		process.stderr.write(`authpg: doctor could not run: ${(error as Error)?.message ?? String(error)}\n`);
+		return Exit.usage;
+	} finally {
+		await connection?.close();
+	}
+}

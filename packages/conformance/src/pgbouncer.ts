@@ -1,0 +1,253 @@
+/**
+ * A real PgBouncer in front of a test PostgreSQL server, for the pooler tests: the Debian
+ * `pgbouncer` binary (installed by `.ci/run`), run in **transaction** pooling mode on a free
+ * loopback port, with its config in a temp directory that {@link PgBouncer.close} removes.
+ *
+ * ```ts
+ * const found = await findPgBouncer();
+ * if (found.found) {
+ *   const bouncer = await startPgBouncer(databaseUrl);
+ *   const driver = createDriver(bouncer.route(databaseUrl), { preparedStatements: false });
+ * }
+ * ```
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { constants } from "node:fs";
+import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, connect as connectTcp, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { debugLog, describeError } from "./database-server.js";
+
+/** Where the `pgbouncer` binary is, or why there is none. */
+export type PgBouncerLookup = { found: true; binary: string } | { found: false; reason: string };
+
+/** A running PgBouncer. */
+export interface PgBouncer {
+	/** The loopback port it listens on. */
+	readonly port: number;
+	/** `url` (a database on the server this PgBouncer fronts) with PgBouncer's host and port instead. */
+	route(url: string): string;
+	/** Stop it and remove its files. Safe to call more than once. */
+	close(): Promise<void>;
+}
+
+/** Options for {@link startPgBouncer}. */
+export interface StartPgBouncerOptions {
+	/** The binary; default: what {@link findPgBouncer} finds. */
+	binary?: string;
+	/** Server connections per database and user (`default_pool_size`). Default 20. */
+	poolSize?: number;
+}
+
+const SEARCHED = ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/sbin"];
+const START_ATTEMPTS = 5;
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+// Synchronous last resort: a test run that dies without closing must not leave PgBouncer behind.
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+	for (const child of running) child.kill("SIGKILL");
+});
+
+/**
+ * Find `pgbouncer`: `AUTHPG_PGBOUNCER` if set, else `PATH` and the usual sbin directories (Debian
+ * installs it in `/usr/sbin`, which is not on every user's `PATH`). As root it must be able to
+ * drop to the `postgres` user (PgBouncer refuses to run as root).
+ */
+export async function findPgBouncer(): Promise<PgBouncerLookup> {
+	const configured = process.env.AUTHPG_PGBOUNCER?.trim();
+	const candidates = configured
+		? [configured]
+		: [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), ...SEARCHED].map((dir) => join(dir, "pgbouncer"));
+	let binary: string | undefined;
+	for (const candidate of candidates) {
+		if (
+			await access(candidate, constants.X_OK).then(
+				() => true,
+				() => false,
+			)
+		) {
+			binary = candidate;
+			break;
+		}
+	}
+	if (!binary) {
+		return {
+			found: false,
+			reason: configured
+				? `AUTHPG_PGBOUNCER=${configured} is not an executable file`
+				: "no pgbouncer binary on PATH or in /usr/sbin (install it: apt-get install -y pgbouncer; .ci/run does)",
+		};
+	}
+	if (process.getuid?.() === 0 && !(await userExists("postgres"))) {
+		return {
+			found: false,
+			reason: `running as root, and there is no "postgres" user for ${binary} to run as (PgBouncer refuses to run as root)`,
+		};
+	}
+	return { found: true, binary };
+}
+
+/**
+ * Start PgBouncer in transaction pooling mode in front of the server `serverUrl` points at (any
+ * database on it; the credentials in it are the ones PgBouncer logs in with). Every database name
+ * is routed to that server, so {@link PgBouncer.route} works for each test database on it.
+ * Clients authenticate with `trust`: it listens on 127.0.0.1 only, for the length of a test run.
+ */
+export async function startPgBouncer(serverUrl: string, options: StartPgBouncerOptions = {}): Promise<PgBouncer> {
+	let binary = options.binary;
+	if (!binary) {
+		const found = await findPgBouncer();
+		if (!found.found) throw new Error(`PgBouncer is not available: ${found.reason}`);
+		binary = found.binary;
+	}
+	const server = new URL(serverUrl);
+	const user = decodeURIComponent(server.username || "postgres");
+	const password = decodeURIComponent(server.password);
+	const host = server.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
+	const serverPort = server.port || "5432";
+
+	const dir = await mkdtemp(join(tmpdir(), "authpg-pgbouncer-"));
+	try {
+		// As root PgBouncer runs as "postgres" (-u), which must read its files.
+		await chmod(dir, 0o755);
+		const authFile = join(dir, "userlist.txt");
+		await writeFile(authFile, `${quote(user)} ${quote(password)}\n`, { mode: 0o644 });
+		for (let attempt = 1; ; attempt++) {
+			const port = await freePort();
+			const ini = join(dir, "pgbouncer.ini");
+			await writeFile(
+				ini,
+				[
+					"[databases]",
+					`* = host=${host} port=${serverPort}`,
+					"[pgbouncer]",
+					"listen_addr = 127.0.0.1",
+					`listen_port = ${port}`,
+					"unix_socket_dir =",
+					"auth_type = trust",
+					`auth_file = ${authFile}`,
+					"pool_mode = transaction",
+					`default_pool_size = ${options.poolSize ?? 20}`,
+					"max_client_conn = 1000",
+					// After a server restart, log in again within a second rather than the default 15.
+					"server_login_retry = 1",
+					"ignore_startup_parameters = extra_float_digits",
+					"logfile =",
+					"pidfile =",
+					"",
+				].join("\n"),
+				{ mode: 0o644 },
+			);
+			const args = process.getuid?.() === 0 ? ["-u", "postgres", ini] : [ini];
+			const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+			running.add(child);
+			const log: string[] = [];
+			const keep = (chunk: Buffer) => {
+				for (const line of chunk.toString("utf8").split(/\r?\n/)) {
+					if (!line.trim()) continue;
+					debugLog(`pgbouncer: ${line}`);
+					log.push(line);
+					if (log.length > 40) log.shift();
+				}
+			};
+			child.stdout?.on("data", keep);
+			child.stderr?.on("data", keep);
+			const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+			exited.then(() => running.delete(child));
+			const ready = await waitForPort(
+				port,
+				READY_TIMEOUT_MS,
+				() => child.exitCode !== null || child.signalCode !== null,
+			);
+			if (!ready) {
+				await stop(child, exited);
+				const text = log.join("\n");
+				if (/Address already in use|could not bind/i.test(text) && attempt < START_ATTEMPTS) continue;
+				throw new Error(`PgBouncer (${binary}) did not start on 127.0.0.1:${port}:\n${text || "(no output)"}`);
+			}
+			debugLog(`pgbouncer ready on port ${port} in front of ${host}:${serverPort}`);
+			let closing: Promise<void> | undefined;
+			return {
+				port,
+				route(url: string): string {
+					const routed = new URL(url);
+					routed.hostname = "127.0.0.1";
+					routed.port = String(port);
+					return routed.toString();
+				},
+				close() {
+					closing ??= (async () => {
+						await stop(child, exited);
+						await rm(dir, { recursive: true, force: true });
+					})();
+					return closing;
+				},
+			};
+		}
+	} catch (error) {
+		await rm(dir, { recursive: true, force: true }).catch(() => {});
+		throw error;
+	}
+}
+
+/** SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for every client to leave). */
+async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return;
+	child.kill("SIGTERM");
+	const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+	try {
+		await exited;
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/** A userlist.txt field: double-quoted, with `"` doubled. */
+function quote(value: string): string {
+	return `"${value.replace(/"/g, '""')}"`;
+}
+
+async function userExists(name: string): Promise<boolean> {
+	try {
+		const passwd = await readFile("/etc/passwd", "utf8");
+		return passwd.split("\n").some((line) => line.startsWith(`${name}:`));
+	} catch (error) {
+		debugLog(`could not read /etc/passwd: ${describeError(error)}`);
+		return false;
+	}
+}
+
+function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const probe = createServer();
+		probe.unref();
+		probe.once("error", reject);
+		probe.listen(0, "127.0.0.1", () => {
+			const { port } = probe.address() as AddressInfo;
+			probe.close(() => resolve(port));
+		});
+	});
+}
+
+/** Whether something accepts connections on `port` within `timeoutMs` (false as soon as `gone()`). */
+async function waitForPort(port: number, timeoutMs: number, gone: () => boolean): Promise<boolean> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline && !gone()) {
+		const open = await new Promise<boolean>((resolve) => {
+			const socket = connectTcp({ host: "127.0.0.1", port });
+			socket.once("connect", () => {
+				socket.destroy();
+				resolve(true);
+			});
+			socket.once("error", () => resolve(false));
+		});
+		if (open) return true;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+	return false;
+}

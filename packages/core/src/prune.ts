@@ -1,0 +1,128 @@
+/**
+ * Deleting what has expired: Better Auth's sessions and verifications, the
+ * rate-limit and secondary-storage rows, and the key store's retired signing
+ * keys once past a grace period. Each table is emptied in bounded batches —
+ * one short autocommit statement per batch, skipping rows live traffic holds
+ * locked — so no statement holds locks for long and a prune can run beside
+ * production load.
+ */
+import type { BetterAuthOptions } from "@better-auth/core";
+import { sql } from "kysely";
+import { compiler } from "./dialect.js";
+import type { Driver } from "./driver.js";
+import { compileSchema, type SchemaOptions } from "./model.js";
+import { KEYSTORE_KEY_TABLE, KV_TABLE, RATE_LIMIT_TABLE } from "./store-tables.js";
+
+/** Options of {@link prune}. */
+export interface PruneOptions extends SchemaOptions {
+	/** Count what would go, delete nothing. */
+	dryRun?: boolean;
+	/** Rows per DELETE. Default 5 000. */
+	batchSize?: number;
+	/**
+	 * How long a signing key stays after it expired (Better Auth keeps serving
+	 * it in the JWKS so tokens it signed still verify). Default 30 days.
+	 */
+	keyGraceMs?: number;
+}
+
+/** What {@link prune} did (or, dry, would do) to one table. */
+export interface PruneCount {
+	readonly table: string;
+	/** Rows deleted (dry run: rows that would be). */
+	readonly rows: number;
+	readonly batches: number;
+}
+
+/** One table's expired rows: the key to delete by and the condition. */
+export interface PruneTarget {
+	readonly table: string;
+	readonly key: string;
+	readonly expired: string;
+}
+
+const DAY = 86_400_000;
+
+/** The tables {@link prune} looks at, with their expiry conditions (SQL on `now()`). */
+export function pruneTargets(options: BetterAuthOptions, pruneOptions: PruneOptions = {}): PruneTarget[] {
+	const schema = compileSchema(options, pruneOptions);
+	const graceSeconds = Math.max(0, Math.floor((pruneOptions.keyGraceMs ?? 30 * DAY) / 1000));
+	const ns = schema.namespace;
+	const id = (...names: string[]) => sql.id(...names).compile(compiler).sql;
+	const targets: PruneTarget[] = [];
+	for (const key of ["session", "verification"]) {
+		const model = schema.models.find((m) => m.key === key);
+		const expiresAt = model?.fields.find((f) => f.key === "expiresAt");
+		const pk = model?.fields.find((f) => f.key === "id");
+		if (!model || !expiresAt || !pk) continue;
+		targets.push({ table: id(ns, model.table), key: id(pk.column), expired: `${id(expiresAt.column)} < now()` });
+	}
+	targets.push(
+		{ table: id(ns, RATE_LIMIT_TABLE), key: id("key"), expired: `"expires_at" < now()` },
+		{ table: id(ns, KV_TABLE), key: id("key"), expired: `"expires_at" < now()` },
+		{
+			table: id(ns, KEYSTORE_KEY_TABLE),
+			key: id("id"),
+			expired: `"expires_at" < now() - interval '${graceSeconds} seconds'`,
+		},
+	);
+	return targets;
+}
+
+/** One batch's DELETE: `$1` is the batch size. */
+export function pruneBatchSql(target: PruneTarget): string {
+	return `delete from ${target.table} where ${target.key} in (select ${target.key} from ${target.table} where ${target.expired} limit $1 for update skip locked)`;
+}
+
+/**
+ * Delete expired rows table by table in batches of `batchSize`, each its own
+ * statement. Tables that do not exist (a store not in use) are left out of
+ * the result. Rows locked by a running transaction are skipped, for the
+ * next prune.
+ */
+export async function prune(
+	driver: Driver,
+	options: BetterAuthOptions,
+	pruneOptions: PruneOptions = {},
+): Promise<PruneCount[]> {
+	const batch = Math.max(1, Math.floor(pruneOptions.batchSize ?? 5000));
+	const result: PruneCount[] = [];
+	for (const target of pruneTargets(options, pruneOptions)) {
+		const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [target.table]);
+		if (!exists.rows[0]?.t) continue;
+		if (pruneOptions.dryRun) {
+			const { rows } = await driver.query<{ n: number }>(
+				`select count(*)::int as "n" from ${target.table} where ${target.expired}`,
+				[],
+			);
+			result.push({ table: target.table, rows: Number(rows[0]?.n ?? 0), batches: 0 });
+			continue;
+		}
+		const statement = pruneBatchSql(target);
+		let rows = 0;
+		let batches = 0;
+		for (;;) {
+			const { rowCount } = await driver.query(statement, [batch]);
+			batches++;
+			rows += rowCount;
+			if (rowCount < batch) break;
+		}
+		result.push({ table: target.table, rows, batches });
+	}
+	return result;
+}
+
+/**
+ * The prune as one SQL command for a scheduler (`pg_cron`): a DO block that
+ * deletes each table's expired rows in batches. It runs as one transaction
+ * (pg_cron's), so its row locks last until it ends; they are locks on
+ * expired rows only.
+ */
+export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): string {
+	const batch = Math.max(1, Math.floor(batchSize));
+	const loops = targets.map(
+		(t) =>
+			`  if to_regclass('${t.table.replace(/'/g, "''")}') is not null then loop execute $q$${pruneBatchSql(t).replace("$1", String(batch))}$q$; get diagnostics n = row_count; exit when n < ${batch}; end loop; end if;`,
+	);
+	return `do $authpg$ declare n bigint; begin\n${loops.join("\n")}\nend $authpg$`;
+}
