@@ -60,7 +60,7 @@ class Context {
 	readonly schema: CompiledSchema;
 	readonly cache: StatementCache;
 	private readonly rules = new Map<ModelInfo, { row: OutputRule[]; nested: OutputRule[] }>();
-	private readonly storage = new Map<ModelInfo, Promise<ModelInfo>>();
+	private readonly storage = new Map<ModelInfo, ModelInfo | Promise<ModelInfo>>();
 
 	constructor(
 		readonly options: BetterAuthOptions,
@@ -82,16 +82,22 @@ class Context {
 		return rules;
 	}
 
+	/** The model as its table stores it, when that is already known; else undefined (ask {@link stored}). */
+	known(model: ModelInfo): ModelInfo | undefined {
+		if (model.arrayFields.length === 0) return model;
+		const stored = this.storage.get(model);
+		return stored instanceof Promise ? undefined : stored;
+	}
+
 	/**
 	 * The model as its table stores it. Array fields are native arrays in a
 	 * database we migrated, jsonb in one Better Auth's migrator made; asked
 	 * once per model (and only for models that have array fields).
 	 */
-	stored(model: ModelInfo, driver: Driver): ModelInfo | Promise<ModelInfo> {
-		if (model.arrayFields.length === 0) return model;
-		let pending = this.storage.get(model);
-		if (!pending) {
-			pending = driver
+	stored(model: ModelInfo, driver: Driver): Promise<ModelInfo> {
+		let stored = this.storage.get(model);
+		if (!stored) {
+			const pending = driver
 				.query<{ column: string }>(
 					`select a.attname as "column" from pg_catalog.pg_attribute a
 					   join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -99,10 +105,15 @@ class Context {
 					[this.schema.namespace, model.table],
 				)
 				.then(({ rows }) => (rows.length ? withJsonbArrays(model, new Set(rows.map((r) => r.column))) : model));
-			pending.catch(() => this.storage.delete(model));
+			// Once known, the answer is handed out synchronously: every call saves a promise.
+			pending.then(
+				(resolved) => this.storage.set(model, resolved),
+				() => this.storage.delete(model),
+			);
 			this.storage.set(model, pending);
+			stored = pending;
 		}
-		return pending;
+		return Promise.resolve(stored);
 	}
 
 	/** The id to insert, or undefined to let Postgres generate it (identity). */
@@ -122,13 +133,12 @@ class Context {
 	}
 }
 
-async function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, values: unknown[]) {
+function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, values: unknown[]) {
 	const params = stmt.plan.map((slot) => values[slot]);
-	try {
-		return await driver.query<Row>(stmt.sql, params, { name: stmt.name });
-	} catch (error) {
+	// A statement is its own QueryOptions (it carries the name): one object less per call.
+	return driver.query<Row>(stmt.sql, params, stmt).catch((error: unknown) => {
 		throw toQueryError(op, model.key, error);
-	}
+	});
 }
 
 /**
@@ -154,7 +164,7 @@ function lockedEmail(model: ModelInfo, where: Where[] | undefined): string | und
  * dates, defaults (create) or `onUpdate` (update) fill absent values, then
  * the field's own `transform.input` runs.
  */
-async function inputValue(field: FieldInfo, value: unknown, action: "create" | "update"): Promise<unknown> {
+function inputValue(field: FieldInfo, value: unknown, action: "create" | "update"): unknown {
 	const attr = field.attr;
 	if (field.kind === "date" && typeof value === "string") value = new Date(value);
 	if (action === "create") {
@@ -165,20 +175,41 @@ async function inputValue(field: FieldInfo, value: unknown, action: "create" | "
 		value = attr.onUpdate();
 	}
 	if (attr.transform?.input && (value !== undefined || action === "create")) {
-		value = await attr.transform.input(value as never);
+		// May be a promise; callers await only then, so fields without async transforms cost no promise.
+		value = attr.transform.input(value as never);
 	}
 	return value;
 }
 
-/** Resolve the columns to set for an update (`onUpdate` applied). */
-async function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: unknown[]) {
+/** Columns to set, in model order, with their value slots and a shape key. */
+interface Assignments {
+	fields: FieldInfo[];
+	slots: number[];
+	key: string;
+}
+
+/**
+ * Turn each field's input value into a parameter (fields whose value is
+ * undefined are left out), awaiting only when some transform was async.
+ */
+function assign(
+	ctx: Context,
+	inputs: { field: FieldInfo; value: unknown }[],
+	values: unknown[],
+): Assignments | Promise<Assignments> {
+	if (inputs.some((input) => input.value instanceof Promise)) {
+		return Promise.all(inputs.map((input) => input.value)).then((resolved) =>
+			assign(
+				ctx,
+				inputs.map((input, i) => ({ field: input.field, value: resolved[i] })),
+				values,
+			),
+		);
+	}
 	const fields: FieldInfo[] = [];
 	const slots: number[] = [];
 	let key = "";
-	for (const field of model.fields) {
-		let value = data[field.key];
-		if (value === undefined && !field.attr.onUpdate) continue;
-		value = await inputValue(field, value, "update");
+	for (const { field, value } of inputs) {
 		if (value === undefined) continue;
 		fields.push(field);
 		slots.push(values.push(toDb(field, ctx.schema.idKind, value)) - 1);
@@ -187,12 +218,31 @@ async function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: 
 	return { fields, slots, key };
 }
 
+/** Resolve the columns to set for an update (`onUpdate` applied). */
+function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: unknown[]) {
+	const inputs: { field: FieldInfo; value: unknown }[] = [];
+	for (const field of model.fields) {
+		const value = data[field.key];
+		if (value === undefined && !field.attr.onUpdate) continue;
+		inputs.push({ field, value: inputValue(field, value, "update") });
+	}
+	return assign(ctx, inputs, values);
+}
+
 function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBAdapter<BetterAuthOptions> {
 	const { schema, cache } = ctx;
 	const ns = schema.namespace;
+	// `modelNow` answers synchronously once a model's storage is known, so on the hot path the
+	// methods below await nothing but the statement (an `await` of a plain value still costs a
+	// promise and a tick, and Better Auth's async hooks make each dearer).
+	const modelNow = (name: string) => ctx.known(schema.model(name));
 	const modelOf = (name: string) => ctx.stored(schema.model(name), driver);
 
-	const output = async (model: ModelInfo, row: Row | undefined, joins?: ReturnType<typeof resolveJoins>) => {
+	const output = (
+		model: ModelInfo,
+		row: Row | undefined,
+		joins?: ReturnType<typeof resolveJoins>,
+	): Row | null | Promise<Row> => {
 		if (!row) return null;
 		applyRules(row, ctx.rulesOf(model).row);
 		if (joins) {
@@ -215,10 +265,10 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 		return model.fields.filter((f) => fields.has(f));
 	};
 
-	const find = async (
+	const find = (
 		op: "findOne" | "findMany",
+		model: ModelInfo,
 		args: {
-			model: string;
 			where?: Where[] | undefined;
 			select?: string[] | undefined;
 			join?: JoinOption | undefined;
@@ -227,18 +277,9 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 			sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
 		},
 	) => {
-		const model = await modelOf(args.model);
 		const values: unknown[] = [];
 		const where: Condition[] = [];
 		const whereKey = normalizeWhere(model, schema.idKind, args.where, values, where);
-		const email = inTransaction && op === "findOne" ? lockedEmail(model, args.where) : undefined;
-		if (email !== undefined) {
-			try {
-				await driver.query(EMAIL_LOCK, [`authpg:user.email:${ns}:${email}`], { name: EMAIL_LOCK_NAME });
-			} catch (error) {
-				throw toQueryError(op, model.key, error);
-			}
-		}
 		const joins = resolveJoins(schema, model, args.join);
 		const fields = selectFields(model, args.select, joins);
 		const sort = args.sortBy
@@ -254,53 +295,66 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 		const stmt = cache.get(key, () =>
 			buildSelect(ns, { model, where, fields, joins: joins.joins, sort, limitSlot, offsetSlot }),
 		);
-		const { rows } = await run(driver, op, model, stmt, values);
-		return { model, rows, joins };
+		return { stmt, values, joins };
+	};
+
+	const lockEmail = async (model: ModelInfo, email: string) => {
+		try {
+			await driver.query(EMAIL_LOCK, [`authpg:user.email:${ns}:${email}`], { name: EMAIL_LOCK_NAME });
+		} catch (error) {
+			throw toQueryError("findOne", model.key, error);
+		}
 	};
 
 	const adapter: DBAdapter<BetterAuthOptions> = {
 		id: "authpg",
 
 		async create({ model: modelName, data, select, forceAllowId }) {
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const input = data as Row;
-			const values: unknown[] = [];
-			const fields: FieldInfo[] = [];
-			const slots: number[] = [];
-			let key = `c\u0003${model.key}\u0003`;
-			for (const field of model.fields) {
-				const value =
+			const inputs = model.fields.map((field) => ({
+				field,
+				value:
 					field === model.id
 						? ctx.newId(model, input.id, forceAllowId === true)
-						: await inputValue(field, input[field.key], "create");
-				if (value === undefined) continue;
-				fields.push(field);
-				slots.push(values.push(toDb(field, schema.idKind, value)) - 1);
-				key += `${field.key},`;
-			}
+						: inputValue(field, input[field.key], "create"),
+			}));
+			const values: unknown[] = [];
+			const assigned = assign(ctx, inputs, values);
+			const { fields, slots, key: fieldKey } = assigned instanceof Promise ? await assigned : assigned;
+			let key = `c\u0003${model.key}\u0003${fieldKey}`;
 			const returning = select?.length
 				? model.fields.filter((f) => select.some((s) => model.field(s) === f))
 				: model.fields;
 			if (returning !== model.fields) key += `\u0003${returning.map((f) => f.key).join(",")}`;
 			const stmt = cache.get(key, () => buildInsert(ns, model, fields, slots, returning));
 			const { rows } = await run(driver, "create", model, stmt, values);
-			return (await output(model, rows[0])) as never;
+			return output(model, rows[0]) as never;
 		},
 
 		async findOne(args) {
-			const { model, rows, joins } = await find("findOne", args);
-			return (await output(model, rows[0], joins)) as never;
+			const model = modelNow(args.model) ?? (await modelOf(args.model));
+			const { stmt, values, joins } = find("findOne", model, args);
+			const email = inTransaction ? lockedEmail(model, args.where) : undefined;
+			if (email !== undefined) await lockEmail(model, email);
+			const { rows } = await run(driver, "findOne", model, stmt, values);
+			return output(model, rows[0], joins) as never;
 		},
 
 		async findMany(args) {
-			const { model, rows, joins } = await find("findMany", args);
+			const model = modelNow(args.model) ?? (await modelOf(args.model));
+			const { stmt, values, joins } = find("findMany", model, args);
+			const { rows } = await run(driver, "findMany", model, stmt, values);
 			const result = [];
-			for (const row of rows) result.push(await output(model, row, joins));
+			for (const row of rows) {
+				const out = output(model, row, joins);
+				result.push(out instanceof Promise ? await out : out);
+			}
 			return result as never;
 		},
 
 		async count({ model: modelName, where: whereInput }) {
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const key = `n\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
@@ -312,24 +366,26 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 		async update({ model: modelName, where: whereInput, update }) {
 			// As Better Auth's factory: an update without a where touches nothing.
 			if (!whereInput || whereInput.length === 0) return null;
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
-			const set = await updateColumns(ctx, model, update as Row, values);
+			const assigned = updateColumns(ctx, model, update as Row, values);
+			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) return adapter.findOne({ model: modelName, where: whereInput });
 			const key = `u\u0003${model.key}\u0003${set.key}\u0003${whereKey}`;
 			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, true));
 			const { rows } = await run(driver, "update", model, stmt, values);
-			return (await output(model, rows[0])) as never;
+			return output(model, rows[0]) as never;
 		},
 
 		async updateMany({ model: modelName, where: whereInput, update }) {
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
-			const set = await updateColumns(ctx, model, update as Row, values);
+			const assigned = updateColumns(ctx, model, update as Row, values);
+			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) {
 				throw new InvalidValueError(`updateMany on "${model.key}" has no known field to set.`);
 			}
@@ -343,7 +399,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 		},
 
 		async deleteMany({ model: modelName, where: whereInput }) {
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const key = `d\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
@@ -352,17 +408,17 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 		},
 
 		async consumeOne({ model: modelName, where: whereInput }) {
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const key = `x\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
 			const stmt = cache.get(key, () => buildConsumeOne(ns, model, where));
 			const { rows } = await run(driver, "consumeOne", model, stmt, values);
-			return (await output(model, rows[0])) as never;
+			return output(model, rows[0]) as never;
 		},
 
 		async incrementOne({ model: modelName, where: whereInput, increment, set: setInput }) {
-			const model = await modelOf(modelName);
+			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const values: unknown[] = [];
 			const where: Condition[] = [];
 			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
@@ -378,9 +434,10 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 				incrementSlots.push(values.push(delta) - 1);
 				key += `${field.key},`;
 			}
-			const set = setInput
-				? await updateColumns(ctx, model, setInput as Row, values)
+			const assigned = setInput
+				? updateColumns(ctx, model, setInput as Row, values)
 				: { fields: [], slots: [], key: "" };
+			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (increments.length === 0 && set.fields.length === 0) {
 				throw new InvalidValueError(`incrementOne on "${model.key}" needs a non-empty \`increment\` or \`set\`.`);
 			}
@@ -389,7 +446,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 				buildIncrementOne(ns, model, increments, incrementSlots, set.fields, set.slots, where),
 			);
 			const { rows } = await run(driver, "incrementOne", model, stmt, values);
-			return (await output(model, rows[0])) as never;
+			return output(model, rows[0]) as never;
 		},
 
 		async transaction<R>(callback: (tx: DBTransactionAdapter<BetterAuthOptions>) => Promise<R>): Promise<R> {

@@ -5,7 +5,15 @@
  * core imports no driver and runs wherever those pools run (Node, edge).
  */
 import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
-import { isStatementError, type PgLikeClient, parsedStatements, runOnClient } from "./pg-client.js";
+import {
+	type Callback,
+	callbackStyle,
+	isStatementError,
+	type PgLikeClient,
+	parsedStatements,
+	runOnClient,
+	toResult,
+} from "./pg-client.js";
 import {
 	DEFAULT_MAX_PREPARED_STATEMENTS,
 	PreparedStatementNames,
@@ -16,7 +24,6 @@ import {
 /** A client checked out of a {@link PgLikePool}. */
 export interface PgLikePoolClient extends PgLikeClient {
 	on(event: "error", listener: (error: Error) => void): unknown;
-	removeListener(event: "error", listener: (error: Error) => void): unknown;
 	/** Give the client back; with an error (or `true`) the pool destroys it instead. */
 	release(destroy?: Error | boolean): void;
 }
@@ -50,67 +57,105 @@ export function pgPoolDriver(pool: PgLikePool, options: PgPoolDriverOptions): Dr
 	const max = options.maxPreparedStatements ?? DEFAULT_MAX_PREPARED_STATEMENTS;
 	const owns = options.ownsPool ?? false;
 	const capabilities: DriverCapabilities = { transactions: true, preparedStatements: prepare };
-	// Keyed by client so that a connection the pool discards takes its names with it.
-	const namesByClient = new WeakMap<PgLikePoolClient, PreparedStatementNames | undefined>();
 	let closing: Promise<void> | undefined;
+	// Keyed by client so that a connection the pool discards takes its state with it.
+	const states = new WeakMap<PgLikePoolClient, ClientState>();
 
-	function namesFor(client: PgLikePoolClient): PreparedStatementNames | undefined {
-		if (!prepare) return undefined;
-		if (!namesByClient.has(client)) {
-			namesByClient.set(client, parsedStatements(client) ? new PreparedStatementNames(max) : undefined);
+	function stateOf(client: PgLikePoolClient): ClientState {
+		let state = states.get(client);
+		if (!state) {
+			const created: ClientState = {
+				names: prepare && parsedStatements(client) ? new PreparedStatementNames(max) : undefined,
+				broken: undefined,
+			};
+			// A checked-out client has no pool listener; without one a dropped socket would crash the process.
+			// Attached once per connection rather than per checkout: the hot path then allocates no listener.
+			client.on("error", (error) => {
+				created.broken ??= error;
+			});
+			states.set(client, created);
+			state = created;
 		}
-		return namesByClient.get(client);
+		return state;
 	}
 
-	/**
-	 * Check out a client for `work` and give it back afterwards, destroying it
-	 * when a statement left the connection unusable, so the pool never hands
-	 * out a dead or half-finished session.
-	 */
-	async function withClient<T>(work: (run: RunStatement) => Promise<T>): Promise<T> {
-		if (closing) throw new Error(`authpg: the ${name} driver is closed`);
-		const client = await pool.connect();
-		let broken: Error | undefined;
-		// A checked-out client has no pool listener; without one a dropped socket would crash the process.
-		const onError = (error: Error) => {
-			broken ??= error;
-		};
-		client.on("error", onError);
-		const names = namesFor(client);
-		const run: RunStatement = async (sql, params, opts) => {
-			try {
-				return await runOnClient(client, names, sql, params, opts);
-			} catch (error) {
-				if (!isStatementError(error)) broken ??= error instanceof Error ? error : new Error(String(error));
-				throw error;
-			}
-		};
-		try {
-			return await work(run);
-		} finally {
-			client.removeListener("error", onError);
-			client.release(broken);
-		}
+	/** Record a failure that left the connection unusable, so that its release destroys it. */
+	function noteFailure(state: ClientState, error: unknown): void {
+		if (!isStatementError(error)) state.broken ??= error instanceof Error ? error : new Error(String(error));
+	}
+
+	/** Check out a client, callback-style where the pool offers it (see {@link callbackStyle}). */
+	function checkout(callback: Callback<PgLikePoolClient>): void {
+		if (closing) callback(new Error(`authpg: the ${name} driver is closed`));
+		else
+			callbackStyle(
+				(done) => (pool.connect as (done: Callback<PgLikePoolClient>) => unknown).call(pool, done),
+				callback,
+			);
 	}
 
 	return {
 		name,
 		capabilities,
-		async query<R = Record<string, unknown>>(
+		query<R = Record<string, unknown>>(
 			sql: string,
 			params: readonly unknown[],
 			opts?: QueryOptions,
 		): Promise<QueryResult<R>> {
 			// Not pool.query: pg destroys the connection on every SQL error, and it hides which client holds a name.
-			const { rows, rowCount } = await withClient((run) => run<R>(sql, params, opts));
-			return { rows, rowCount };
+			return new Promise((resolve, reject) => {
+				checkout((failure, client) => {
+					if (!client) return reject(failure);
+					const state = stateOf(client);
+					const finish: Callback<unknown> = (error, result) => {
+						if (error != null) noteFailure(state, error);
+						// With an error the pool destroys the client instead, so it never hands out a dead or half-finished session.
+						client.release(state.broken);
+						if (error != null) reject(error);
+						else resolve(toResult<R>(result));
+					};
+					const name = opts?.name;
+					const { names } = state;
+					const values = params as unknown[];
+					if (name !== undefined && names && !names.touch(name)) {
+						// A name not yet prepared on this connection may first need room (a DEALLOCATE): the slow path.
+						runOnClient(client, names, sql, params, opts).then((result) => finish(null, result), finish);
+						return;
+					}
+					const config = name !== undefined && names ? { name, text: sql, values } : { text: sql, values };
+					callbackStyle(
+						(done) => (client.query as (c: object, done: Callback<unknown>) => unknown).call(client, config, done),
+						finish,
+					);
+				});
+			});
 		},
-		transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
-			return withClient((run) => runTransaction({ name, capabilities, run }, fn));
+		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
+			const client = await new Promise<PgLikePoolClient>((resolve, reject) =>
+				checkout((error, checkedOut) => (checkedOut ? resolve(checkedOut) : reject(error))),
+			);
+			const state = stateOf(client);
+			const run: RunStatement = <R>(sql: string, params: readonly unknown[], opts?: QueryOptions) =>
+				runOnClient<R>(client, state.names, sql, params, opts).catch((error: unknown) => {
+					noteFailure(state, error);
+					throw error;
+				});
+			try {
+				return await runTransaction({ name, capabilities, run }, fn);
+			} finally {
+				client.release(state.broken);
+			}
 		},
 		close(): Promise<void> {
 			closing ??= owns ? pool.end() : Promise.resolve();
 			return closing;
 		},
 	};
+}
+
+/** What the driver keeps per pooled connection. */
+interface ClientState {
+	readonly names: PreparedStatementNames | undefined;
+	/** Set once the connection failed; its next release destroys it. */
+	broken: Error | undefined;
 }

@@ -215,6 +215,18 @@ export class PreparedStatementNames {
 	}
 
 	/**
+	 * Mark `name` most recently used if it is tracked, synchronously; the hot
+	 * path, where {@link admit} would cost a promise.
+	 *
+	 * @returns whether `name` was tracked (and so may be sent with its name).
+	 */
+	touch(name: string): boolean {
+		if (!this.#names.delete(name)) return false;
+		this.#names.set(name, true);
+		return true;
+	}
+
+	/**
 	 * Call on the connection, under its gate, before sending a statement named
 	 * `name`. Marks it most recently used; when it is new and the set is full,
 	 * first calls `deallocate` for the least recently used name.
@@ -224,10 +236,7 @@ export class PreparedStatementNames {
 	 * case it should be sent unnamed.
 	 */
 	async admit(name: string, deallocate: (victim: string) => Promise<void>): Promise<boolean> {
-		if (this.#names.delete(name)) {
-			this.#names.set(name, true);
-			return true;
-		}
+		if (this.touch(name)) return true;
 		if (this.#names.size >= this.max) {
 			const victim = this.#names.keys().next().value as string;
 			try {
