@@ -41,6 +41,8 @@ export interface MigrateFlags extends PlanningFlags {
 export interface GenerateFlags extends CommonFlags {
 	output?: string;
 	yes: boolean;
+	/** `--offline`: accepted for scripts that say so; generate never connects either way. */
+	offline: boolean;
 }
 
 export interface KeystoreFlags extends CommonFlags {
@@ -105,6 +107,7 @@ const OPTIONS = {
 		...common,
 		output: { type: "string", short: "o" },
 		yes: { type: "boolean", short: "y" },
+		offline: { type: "boolean" },
 	},
 	keystore: {
 		...common,
@@ -176,7 +179,9 @@ export function parse(argv: readonly string[]): Parsed {
 	const str = (name: string) => nonEmpty(name, values[name] as string | undefined);
 	const bool = (name: string) => values[name] === true;
 	const base: CommonFlags = { cwd: str("cwd") ?? process.cwd(), config: str("config"), schema: str("schema") };
-	if (command === "generate") return { command, flags: { ...base, output: str("output"), yes: bool("yes") } };
+	if (command === "generate") {
+		return { command, flags: { ...base, output: str("output"), yes: bool("yes"), offline: bool("offline") } };
+	}
 	if (command === "doctor") return { command, flags: { ...base, url: str("url"), json: bool("json") } };
 	if (command === "prune") {
 		const size = str("batch-size");
@@ -250,7 +255,7 @@ Commands:
   migrate    apply the plan in one transaction (asks first; --yes to skip)
   status     exit 0 when the database matches the config, 1 when it does not (for CI)
   generate   print or write the full schema SQL, for your own migration tool (no database needed)
-  doctor     read-only health checks: types, indexes, case-duplicate emails, expired rows, settings
+  doctor     read-only health checks: pooler, types, indexes, case-duplicate emails, expired rows, settings
   prune      delete expired sessions, verifications, rate-limit and cache rows, retired signing keys
   keystore rotate-password
              re-encrypt the JWT key store under a new password, in one transaction
@@ -294,17 +299,22 @@ ${COMMON_HELP}`,
 	generate: `Usage: authpg generate [options]
 
 The full SQL that creates Better Auth's schema for the config (schema, tables, foreign keys,
-indexes), for teams that run their own migration tool. Offline: no database connection.
+indexes), for teams that run their own migration tool. Always offline: it plans against an
+empty schema held in memory, so the SQL is what \`authpg migrate\` applies to an empty database,
+and it never connects (not even to the config's own database).
 
   -o, --output <file>    write to this file (relative to --cwd) instead of stdout
   -y, --yes              overwrite an existing --output file without asking
+  --offline              say so explicitly (for scripts); generate never connects either way
 
 ${CONFIG_HELP}`,
 	doctor: `Usage: authpg doctor [options]
 
 Read-only checks of the database against the config; each finding says what, why, and the fix:
-timestamp columns without time zone, id columns of another type than the config's ids, missing
-indexes and pending schema, jsonb arrays that could be native, emails that differ only in case.
+prepared statements on behind a pooler in transaction mode (PgBouncer, Supavisor), timestamp
+columns without time zone, id columns of another type than the config's ids, missing indexes on
+the columns Better Auth looks rows up by (core tables and enabled plugins), pending schema, jsonb
+arrays that could be native, emails that differ only in case.
 Also prints the server version, statement_timeout, idle_in_transaction_session_timeout and
 the expired rows per table. Exit 0 healthy, 1 with findings, 2 when the checks could not run.
 

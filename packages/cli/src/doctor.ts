@@ -1,14 +1,26 @@
 /**
  * `authpg doctor`: read-only checks of a database against the config. Each
  * finding says what it is, why it matters and the command that fixes it;
- * `info` lines (server version, settings, expired rows) never fail the run.
+ * `info` lines (server version, settings, pooler, unindexed foreign keys,
+ * expired rows) never fail the run.
  */
 import { resolve } from "node:path";
-import { compileSchema, introspect, type MigrationPlan, planMigrations, prune } from "@authpg/core";
+import {
+	type CompiledSchema,
+	compileSchema,
+	type Driver,
+	introspect,
+	type LiveSchema,
+	type MigrationPlan,
+	planMigrations,
+	prune,
+} from "@authpg/core";
 import type { DoctorFlags } from "./args.js";
-import { loadProject } from "./config.js";
+import { loadProject, type Project } from "./config.js";
 import { connect, describeDatabase } from "./connection.js";
 import { Exit, type ExitCode } from "./exit.js";
+import { type LookupColumn, lookupColumns, unindexedColumns } from "./lookups.js";
+import { probeTransactionPooler } from "./pooler.js";
 
 /** One problem found. */
 export interface Finding {
@@ -23,8 +35,14 @@ const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : 
 const WHY_TIMESTAMP =
 	"timestamp without time zone stores wall-clock time: expiry checks shift by the server's UTC offset and sessions expire early or late.";
 
+const quoteId = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
 /** Findings from the migration plan: pending steps, blockers and jsonb arrays, each explained. */
-function planFindings(plan: MigrationPlan, idKind: string): Finding[] {
+function planFindings(
+	plan: MigrationPlan,
+	idKind: string,
+	lookups: { unserved: ReadonlySet<string>; served: ReadonlySet<string> },
+): Finding[] {
 	const findings: Finding[] = [];
 	for (const b of plan.blockers) {
 		if (b.kind === "typeMismatch" && / is timestamp without time zone, /.test(b.message)) {
@@ -46,7 +64,16 @@ function planFindings(plan: MigrationPlan, idKind: string): Finding[] {
 		}
 	}
 	for (const step of plan.steps) {
-		if (step.kind === "createIndex") {
+		if (step.kind === "createIndex" && lookups.served.has(step.target)) {
+			findings.push({
+				check: "pending",
+				what: `Pending: createIndex ${step.target}.`,
+				why: "Another index already serves lookups by its column, but authpg status reports the database out of sync until Better Auth's own index exists.",
+				fix: "authpg migrate --concurrently (or drop the other index if it only duplicates this one)",
+			});
+		} else if (step.kind === "createIndex") {
+			// A lookup column's index: lookupFindings names the column instead.
+			if (lookups.unserved.has(step.target)) continue;
 			findings.push({
 				check: "missingIndex",
 				what: `Index ${step.target} is missing.`,
@@ -75,6 +102,63 @@ function planFindings(plan: MigrationPlan, idKind: string): Finding[] {
 	return findings;
 }
 
+/**
+ * Lookup columns (of core tables and enabled plugins) no usable index serves.
+ * The fix is `authpg migrate` when the plan creates the index, else the SQL
+ * (e.g. an index of Better Auth's name exists but is partial).
+ */
+function lookupFindings(
+	missing: readonly LookupColumn[],
+	plan: MigrationPlan,
+	live: LiveSchema,
+	namespace: string,
+): Finding[] {
+	const planned = new Set(plan.steps.filter((s) => s.kind === "createIndex").map((s) => s.target));
+	return missing
+		.filter((c) => c.use === "lookup")
+		.map((c) => {
+			const name = c.indexNames.find((n) => planned.has(n));
+			const free = live.indexes.has(c.indexNames[0]!) ? `${c.table}_${c.column}_lookup_idx` : c.indexNames[0]!;
+			return {
+				check: "missingIndex",
+				what: `${c.table}.${c.column} has no index${name ? ` (${name} is missing)` : ""}.`,
+				why: `Better Auth looks ${c.model} rows up by ${c.column}: without an index every such lookup scans the whole table.`,
+				fix: name
+					? "authpg migrate --concurrently"
+					: `create index concurrently if not exists ${quoteId(free)} on ${quoteId(namespace)}.${quoteId(c.table)} (${quoteId(c.column)})`,
+			};
+		});
+}
+
+/** Index names of the lookup columns, split by whether a usable index serves the column. */
+function lookupIndexNames(schema: CompiledSchema, unserved: readonly LookupColumn[]) {
+	const names = (columns: readonly LookupColumn[]) =>
+		new Set(columns.filter((c) => c.use === "lookup").flatMap((c) => c.indexNames));
+	const missing = names(unserved);
+	return { unserved: missing, served: new Set([...names(lookupColumns(schema))].filter((n) => !missing.has(n))) };
+}
+
+/** Pooler check of the config's own driver, as a finding when it matters and an info line either way. */
+async function poolerCheck(project: Project): Promise<{ finding?: Finding; info: string }> {
+	const driver: Driver | undefined = project.authpg?.driver;
+	if (!driver) return { info: "not checked: the config's database adapter is not authpg's" };
+	if (!driver.capabilities.preparedStatements) {
+		return { info: `not checked: the ${driver.name} driver does not use prepared statements` };
+	}
+	const probe = await probeTransactionPooler(driver);
+	if (probe.pooled === undefined) return { info: `not checked: ${probe.reason}` };
+	if (!probe.pooled) return { info: `none in transaction mode (${probe.evidence})` };
+	return {
+		info: `transaction mode (${probe.evidence})`,
+		finding: {
+			check: "preparedStatementsBehindPooler",
+			what: `The ${driver.name} driver prepares statements, and its connections go through a pooler in transaction mode: ${probe.evidence}.`,
+			why: 'A pooler in transaction mode (PgBouncer, Supavisor) gives each transaction whichever server session is free: a statement prepared on one session is missing on the next, and requests fail with "prepared statement … does not exist" under load.',
+			fix: `Pass preparedStatements: false to createStores (or the driver) in ${project.shown}, then authpg doctor`,
+		},
+	};
+}
+
 /** `authpg doctor`: 0 healthy, 1 findings, 2 when the checks could not run. */
 export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 	let connection: ReturnType<typeof connect> | undefined;
@@ -85,13 +169,20 @@ export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 		const schemaOptions = { schema: connection.namespace, usePlural: connection.usePlural };
 		const where = await describeDatabase(connection);
 		const schema = compileSchema(project.options, schemaOptions);
+		const pooler = await poolerCheck(project);
 		const plan = await planMigrations(driver, project.options, schemaOptions);
-		const findings = planFindings(plan, schema.idKind);
 		const live = await introspect(driver, connection.namespace);
+		const unindexed = unindexedColumns(schema, live);
+		const findings = [
+			...(pooler.finding ? [pooler.finding] : []),
+			...planFindings(plan, schema.idKind, lookupIndexNames(schema, unindexed)),
+			...lookupFindings(unindexed, plan, live, connection.namespace),
+		];
+		const foreignKeys = unindexed.filter((c) => c.use === "reference");
 		const user = schema.models.find((m) => m.key === "user");
 		const email = user?.fields.find((f) => f.key === "email");
 		if (user && email && live.tables.get(user.table)?.columns.has(email.column)) {
-			const id = (name: string) => `"${name.replace(/"/g, '""')}"`;
+			const id = quoteId;
 			const col = id(email.column);
 			const { rows } = await driver.query<{ values: string }>(
 				`select string_agg(${col}, ' = ' order by ${col}) as "values" from ${id(connection.namespace)}.${id(user.table)}
@@ -118,6 +209,8 @@ export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 			server: s.version,
 			statement_timeout: s.statement,
 			idle_in_transaction_session_timeout: s.idle,
+			pooler: pooler.info,
+			unindexedForeignKeys: foreignKeys.map((c) => `${c.table}.${c.column}`),
 			expiredRows: Object.fromEntries(expired.map((c) => [c.table, c.rows])),
 		};
 		if (flags.json) {
@@ -128,6 +221,12 @@ export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 			out(
 				`\nServer ${s.version}; statement_timeout ${s.statement}; idle_in_transaction_session_timeout ${s.idle}${s.idle === "0" ? " (0: an abandoned transaction holds its locks forever)" : ""}.`,
 			);
+			out(`Pooler: ${pooler.info}.`);
+			if (foreignKeys.length > 0) {
+				out(
+					`Foreign keys without an index (each delete of the row they reference scans their table): ${foreignKeys.map((c) => `${c.table}.${c.column} → ${c.references}`).join(", ")}.`,
+				);
+			}
 			const stale = expired.filter((c) => c.rows > 0);
 			out(
 				stale.length === 0

@@ -85,7 +85,10 @@ describe("authpg doctor", () => {
 		]);
 		expect(byCheck("idType")).toEqual([expect.objectContaining({ what: expect.stringContaining("account.id") })]);
 		expect(byCheck("missingIndex")).toEqual([
-			expect.objectContaining({ what: "Index session_userId_idx is missing.", fix: "authpg migrate --concurrently" }),
+			expect.objectContaining({
+				what: "session.userId has no index (session_userId_idx is missing).",
+				fix: "authpg migrate --concurrently",
+			}),
 		]);
 		expect(byCheck("jsonbArray")).toEqual([
 			expect.objectContaining({ what: expect.stringContaining("bag.tags"), fix: "authpg migrate --convert-arrays" }),
@@ -101,7 +104,7 @@ describe("authpg doctor", () => {
 		const text = await authpg("doctor");
 		expect(text.code).toBe(1);
 		expect(text.stdout).toMatch(
-			/✗ Index session_userId_idx is missing\.\n {2}why: .+\n {2}fix: authpg migrate --concurrently/,
+			/✗ session\.userId has no index \(session_userId_idx is missing\)\.\n {2}why: .+\n {2}fix: authpg migrate --concurrently/,
 		);
 		expect(text.stdout).toContain("5 findings.");
 	});
@@ -110,5 +113,82 @@ describe("authpg doctor", () => {
 		const run = await authpg("doctor", "--url", "postgres://nobody@127.0.0.1:1/none");
 		expect(run.code).toBe(2);
 		expect(run.stderr).toMatch(/authpg: doctor could not run/);
+	});
+});
+
+describe("authpg doctor: the lookup columns of enabled plugins", () => {
+	const PLUGINS = "doctor_plugins";
+	let dir: string;
+
+	beforeAll(() => {
+		dir = join(project, "plugins");
+		mkdirSync(dir, { recursive: true });
+		writeFileSync(
+			join(dir, "auth.ts"),
+			`import { betterAuth } from "better-auth";
+import { organization, twoFactor } from "better-auth/plugins";
+import { createStores } from "@authpg/pool";
+export const stores = createStores({ connectionString: ${JSON.stringify(db.url)}, schema: "${PLUGINS}" });
+export const auth = betterAuth(stores.applyTo({
+	baseURL: "http://localhost:3000",
+	emailAndPassword: { enabled: true },
+	plugins: [organization(), twoFactor()],
+}));
+`,
+		);
+	});
+
+	it("member.organizationId, member.userId and twoFactor.userId without their index are findings; a foreign key without one is info", async () => {
+		expect((await authpg("migrate", "--yes", "--cwd", dir)).code).toBe(0);
+		const healthy = await authpg("doctor", "--json", "--cwd", dir);
+		expect(healthy.stderr).not.toMatch(/authpg:/);
+		expect(JSON.parse(healthy.stdout).findings).toEqual([]);
+		expect(healthy.code).toBe(0);
+
+		await client.query(`drop index ${PLUGINS}."member_organizationId_idx"`);
+		await client.query(`drop index ${PLUGINS}."member_userId_idx"`);
+		// An index of Better Auth's name that serves only some rows: the planner sees the name, the doctor sees no usable index.
+		await client.query(`drop index ${PLUGINS}."twoFactor_userId_idx"`);
+		await client.query(
+			`create index "twoFactor_userId_idx" on ${PLUGINS}."twoFactor" ("userId") where "backupCodes" is null`,
+		);
+		// A composite index led by the column still serves lookups by it: not reported.
+		await client.query(`drop index ${PLUGINS}."invitation_organizationId_idx"`);
+		await client.query(`create index "invitation_org_status" on ${PLUGINS}."invitation" ("organizationId", "status")`);
+
+		const run = await authpg("doctor", "--json", "--cwd", dir);
+		expect(run.code).toBe(1);
+		const report = JSON.parse(run.stdout);
+		const missing = report.findings.filter((f: { check: string }) => f.check === "missingIndex");
+		expect(missing).toEqual([
+			{
+				check: "missingIndex",
+				what: "member.organizationId has no index (member_organizationId_idx is missing).",
+				why: "Better Auth looks member rows up by organizationId: without an index every such lookup scans the whole table.",
+				fix: "authpg migrate --concurrently",
+			},
+			expect.objectContaining({
+				what: "member.userId has no index (member_userId_idx is missing).",
+				fix: "authpg migrate --concurrently",
+			}),
+			expect.objectContaining({
+				what: "twoFactor.userId has no index.",
+				fix: `create index concurrently if not exists "twoFactor_userId_lookup_idx" on "${PLUGINS}"."twoFactor" ("userId")`,
+			}),
+		]);
+		// The composite index serves invitation lookups, but the planner still wants Better Auth's own index.
+		expect(report.findings.filter((f: { check: string }) => f.check === "pending")).toEqual([
+			expect.objectContaining({ what: "Pending: createIndex invitation_organizationId_idx." }),
+		]);
+		expect(report.findings).toHaveLength(4);
+		expect(report.info.unindexedForeignKeys).toEqual(["invitation.inviterId"]);
+
+		// The SQL of the fix works, and then the finding is gone.
+		await client.query(missing[2].fix.replace(" concurrently", ""));
+		await client.query(`drop index ${PLUGINS}."invitation_org_status"`);
+		expect((await authpg("migrate", "--yes", "--cwd", dir)).code).toBe(0);
+		const fixed = await authpg("doctor", "--json", "--cwd", dir);
+		expect(JSON.parse(fixed.stdout).findings).toEqual([]);
+		expect(fixed.code).toBe(0);
 	});
 });

@@ -40,6 +40,8 @@ export interface StartPgBouncerOptions {
 	binary?: string;
 	/** Server connections per database and user (`default_pool_size`). Default 20. */
 	poolSize?: number;
+	/** `pool_mode`. Default `transaction`, the mode the pooler tests are about. */
+	poolMode?: "transaction" | "session";
 }
 
 const SEARCHED = ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/sbin"];
@@ -131,7 +133,7 @@ export async function startPgBouncer(serverUrl: string, options: StartPgBouncerO
 					"unix_socket_dir =",
 					"auth_type = trust",
 					`auth_file = ${authFile}`,
-					"pool_mode = transaction",
+					`pool_mode = ${options.poolMode ?? "transaction"}`,
 					`default_pool_size = ${options.poolSize ?? 20}`,
 					"max_client_conn = 1000",
 					// After a server restart, log in again within a second rather than the default 15.
