@@ -156,18 +156,34 @@ export function buildDelete(ns: string, model: ModelInfo, where: readonly Condit
 }
 
 /**
- * The id of one row matching `where`, locked: the target of consumeOne and
+ * The one row matching `where`, locked: the target of consumeOne and
  * incrementOne. Concurrent callers queue on the row lock and re-check `where`
  * on the latest row version, so a row is consumed once and increments add up.
+ *
+ * When `where` is one equality on a unique column (the id, `rateLimit.key`),
+ * at most one row can match and the plain predicate is the target: the
+ * statement's own row lock gives the same guarantee without the sub-select
+ * (about a tenth faster on a hot counter). Otherwise `id = (select … limit 1
+ * for update)` picks exactly one.
  */
 function lockedTarget(ns: string, model: ModelInfo, where: readonly Condition[]) {
-	let target = compiler.withSchema(ns).selectFrom(model.table).select(sql.id(model.table, model.id.column).as("id"));
 	const predicate = wherePredicate(model.table, where, param);
+	const only = where.length === 1 ? where[0] : undefined;
+	if (
+		predicate &&
+		only?.operator === "eq" &&
+		!only.isNull &&
+		!only.insensitive &&
+		(only.field === model.id || only.field.attr.unique === true)
+	) {
+		return predicate;
+	}
+	let target = compiler.withSchema(ns).selectFrom(model.table).select(sql.id(model.table, model.id.column).as("id"));
 	if (predicate) target = target.where(predicate);
 	return sql<SqlBool>`${sql.id(model.table, model.id.column)} = (${target.limit(sql.lit(1)).forUpdate()})`;
 }
 
-/** `delete … where id = (select … limit 1 for update) returning …`: one statement. */
+/** `delete … where <the one row> returning …`: one statement (see `lockedTarget`). */
 export function buildConsumeOne(ns: string, model: ModelInfo, where: readonly Condition[]): Statement {
 	return finish(
 		compiler
@@ -178,7 +194,7 @@ export function buildConsumeOne(ns: string, model: ModelInfo, where: readonly Co
 	);
 }
 
-/** `update … set f = f + $n, … where id = (select … for update) returning …`. */
+/** `update … set f = f + $n, … where <the one row> returning …` (see `lockedTarget`). */
 export function buildIncrementOne(
 	ns: string,
 	model: ModelInfo,

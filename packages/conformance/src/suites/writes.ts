@@ -92,6 +92,31 @@ export function writesSuite(driver: () => Driver) {
 			}
 		});
 
+		it("50 concurrent consumeOne by id (the plain unique-key statement): exactly one winner (5 rounds)", async () => {
+			const adapter = await freshAdapter(driver(), NS);
+			for (let round = 0; round < 5; round++) {
+				const row = await adapter.create<{ id: string }>({
+					model: "verification",
+					data: {
+						identifier: `by-id-${round}`,
+						value: "v",
+						expiresAt: new Date(Date.now() + 60_000),
+						createdAt: new Date(),
+						updatedAt: new Date(),
+					},
+				});
+				const results = await Promise.all(
+					Array.from({ length: 50 }, () =>
+						adapter.consumeOne<{ id: string }>({ model: "verification", where: [{ field: "id", value: row.id }] }),
+					),
+				);
+				const winners = results.filter((r) => r !== null);
+				expect(winners).toHaveLength(1);
+				expect(winners[0]?.id).toBe(row.id);
+				expect(await adapter.count({ model: "verification", where: [{ field: "id", value: row.id }] })).toBe(0);
+			}
+		});
+
 		it("consumeOne removes exactly one row when several match", async () => {
 			const adapter = await freshAdapter(driver(), NS);
 			for (let i = 0; i < 3; i++) {
