@@ -3,36 +3,18 @@
  * temporary project (inside this package, so `better-auth` and `@authpg/pool`
  * resolve from its node_modules) against a fresh database.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTestDatabase, type TestDatabase } from "@authpg/conformance";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, "..", "dist", "cli.js");
 const SCHEMA = "cli_app";
 
-interface Run {
-	code: number | null;
-	stdout: string;
-	stderr: string;
-}
-
-/** Run the built CLI in `cwd`; stdin is not a terminal (as in CI). */
-function authpg(cwd: string, ...args: string[]): Promise<Run> {
-	return new Promise((resolve) => {
-		const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-		delete env.FORCE_COLOR;
-		delete env.AUTHPG_CLI_TEST_URL;
-		const child = execFile(process.execPath, [BIN, ...args], { cwd, env }, (error, stdout, stderr) => {
-			resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-		});
-		child.stdin?.end();
-	});
-}
+const authpg = (cwd: string, ...args: string[]) => runCli(cwd, args);
 
 function write(file: string, text: string) {
 	mkdirSync(dirname(file), { recursive: true });

@@ -5,7 +5,6 @@
  * (loudly, with the reason in the test name) only when no `pgbouncer` binary
  * exists.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,22 +18,14 @@ import {
 import { createDriver } from "@authpg/pool";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeTransactionPooler } from "../src/pooler.js";
+import { runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, "..", "dist", "cli.js");
 const SCHEMA = "doctor_pooler";
 
 const found = await findPgBouncer();
 
-function authpg(cwd: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve) => {
-		const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-		const child = execFile(process.execPath, [BIN, ...args], { cwd, env }, (error, stdout, stderr) => {
-			resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-		});
-		child.stdin?.end();
-	});
-}
+const authpg = (cwd: string, ...args: string[]) => runCli(cwd, args);
 
 if (!found.found) {
 	const reason = `PgBouncer tests SKIPPED: ${found.reason}`;

@@ -2,31 +2,22 @@
  * `authpg doctor` on a real database: healthy first, then each problem
  * seeded by hand and named in the findings.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTestDatabase, type TestDatabase } from "@authpg/conformance";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, "..", "dist", "cli.js");
 const SCHEMA = "doctor_app";
 
 let db: TestDatabase;
 let client: pg.Client;
 let project: string;
 
-function authpg(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve) => {
-		const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-		const child = execFile(process.execPath, [BIN, ...args], { cwd: project, env }, (error, stdout, stderr) => {
-			resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-		});
-		child.stdin?.end();
-	});
-}
+const authpg = (...args: string[]) => runCli(project, args);
 
 beforeAll(async () => {
 	db = await startTestDatabase({ prefix: "doctor" });

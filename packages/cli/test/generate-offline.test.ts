@@ -5,7 +5,6 @@
  * embedded PGlite: it equals what `applyMigrations` applies to an empty
  * database, and run by hand it leaves a database the planner finds in sync.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,20 +13,12 @@ import { pgliteDriver } from "@authpg/pglite";
 import { PGlite } from "@electric-sql/pglite";
 import type { BetterAuthOptions } from "better-auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, "..", "dist", "cli.js");
 const UNREACHABLE = "postgres://postgres@127.0.0.1:1/nowhere";
 
-function authpg(cwd: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve) => {
-		const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-		const child = execFile(process.execPath, [BIN, ...args], { cwd, env }, (error, stdout, stderr) => {
-			resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-		});
-		child.stdin?.end();
-	});
-}
+const authpg = (cwd: string, ...args: string[]) => runCli(cwd, args);
 
 /** The SQL without `generate`'s header comment. */
 const body = (sql: string) => sql.replace(/^(--[^\n]*\n)+\n/, "");

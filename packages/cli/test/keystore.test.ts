@@ -3,7 +3,6 @@
  * not a terminal, as in CI), and the hidden password prompt on a stand-in
  * terminal.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -13,42 +12,14 @@ import { type KeystoreJwk, KeystorePasswordError, keyStore } from "@authpg/core"
 import { createDriver } from "@authpg/pool";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { askHidden } from "../src/prompt.js";
+import { type Run, runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, "..", "dist", "cli.js");
 const SCHEMA = "cli_keystore";
 const PASSWORD = "cli keystore password one";
 const NEW_PASSWORD = "cli keystore password two";
 
-interface Run {
-	code: number | null;
-	stdout: string;
-	stderr: string;
-}
-
-/** Run the built CLI in `cwd` with `env` added; stdin is not a terminal. */
-function authpg(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Run> {
-	return new Promise((resolve) => {
-		const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-		for (const name of [
-			"FORCE_COLOR",
-			"AUTHPG_KEYSTORE_PASSWORD",
-			"AUTHPG_KEYSTORE_NEW_PASSWORD",
-			"AUTHPG_CLI_TEST_URL",
-		]) {
-			delete base[name];
-		}
-		const child = execFile(
-			process.execPath,
-			[BIN, ...args],
-			{ cwd, env: { ...base, ...env } },
-			(error, stdout, stderr) => {
-				resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-			},
-		);
-		child.stdin?.end();
-	});
-}
+const authpg = (cwd: string, env: Record<string, string>, ...args: string[]) => runCli(cwd, args, env);
 
 const passwords = (current: string, next: string) => ({
 	AUTHPG_KEYSTORE_PASSWORD: current,

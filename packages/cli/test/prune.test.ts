@@ -2,7 +2,6 @@
  * `stores.prune()` under load, and `authpg prune` as users run it (the built
  * binary in a temporary project) against a real database.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,9 +10,9 @@ import type { Stores } from "@authpg/core";
 import { createStores } from "@authpg/pool";
 import { betterAuth } from "better-auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, "..", "dist", "cli.js");
 const SCHEMA = "prune_app";
 const EXPIRED = 50_000;
 const LIVE = 50_000;
@@ -23,15 +22,7 @@ let stores: Stores;
 let project: string;
 const options = { emailAndPassword: { enabled: true }, secret: "prune-test-secret-0123456789abcdef" };
 
-function authpg(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve) => {
-		const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-		const child = execFile(process.execPath, [BIN, ...args], { cwd: project, env }, (error, stdout, stderr) => {
-			resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-		});
-		child.stdin?.end();
-	});
-}
+const authpg = (...args: string[]) => runCli(project, args);
 
 const q = async (sql: string) => (await stores.driver.query<{ n: number }>(sql, [])).rows;
 const count = async (where: string) => Number((await q(`select count(*)::int as n from ${where}`))[0]!.n);

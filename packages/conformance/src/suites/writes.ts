@@ -4,6 +4,14 @@ import { freshAdapter, pluginWith, user } from "./fixture.js";
 
 const NS = "authpg_writes";
 
+const verification = (identifier: string, value: string, expiresAt: Date) => ({
+	identifier,
+	value,
+	expiresAt,
+	createdAt: new Date(),
+	updatedAt: new Date(),
+});
+
 /** Affected counts, transactions and atomic single-row operations. */
 export function writesSuite(driver: () => Driver) {
 	describe("writes", () => {
@@ -67,13 +75,7 @@ export function writesSuite(driver: () => Driver) {
 				const identifier = `consume-${round}`;
 				await adapter.create({
 					model: "verification",
-					data: {
-						identifier,
-						value: "v",
-						expiresAt: new Date(Date.now() + 60_000),
-						createdAt: new Date(),
-						updatedAt: new Date(),
-					},
+					data: verification(identifier, "v", new Date(Date.now() + 60_000)),
 				});
 				const results = await Promise.all(
 					Array.from({ length: 50 }, () =>
@@ -97,13 +99,7 @@ export function writesSuite(driver: () => Driver) {
 			for (let round = 0; round < 5; round++) {
 				const row = await adapter.create<{ id: string }>({
 					model: "verification",
-					data: {
-						identifier: `by-id-${round}`,
-						value: "v",
-						expiresAt: new Date(Date.now() + 60_000),
-						createdAt: new Date(),
-						updatedAt: new Date(),
-					},
+					data: verification(`by-id-${round}`, "v", new Date(Date.now() + 60_000)),
 				});
 				const results = await Promise.all(
 					Array.from({ length: 50 }, () =>
@@ -122,13 +118,7 @@ export function writesSuite(driver: () => Driver) {
 			for (let i = 0; i < 3; i++) {
 				await adapter.create({
 					model: "verification",
-					data: {
-						identifier: "same",
-						value: `v${i}`,
-						expiresAt: new Date(),
-						createdAt: new Date(),
-						updatedAt: new Date(),
-					},
+					data: verification("same", `v${i}`, new Date()),
 				});
 			}
 			expect(
