@@ -24,6 +24,7 @@ import {
 } from "./dialect.js";
 import type { Driver } from "./driver.js";
 import { AuthpgError, InvalidValueError, toQueryError } from "./errors.js";
+import { assign, inputValue, updateColumns } from "./input.js";
 import { resolveJoins } from "./join.js";
 import { planFresh, planSql } from "./migrate.js";
 import {
@@ -34,7 +35,7 @@ import {
 	type SchemaOptions,
 	withJsonbArrays,
 } from "./model.js";
-import { applyOutputTransforms, applyRules, type OutputRule, outputRules, toDb } from "./values.js";
+import { applyOutputTransforms, applyRules, type OutputRule, outputRules } from "./values.js";
 import { type Condition, normalizeWhere } from "./where.js";
 
 /** Options of {@link postgresAdapter}. */
@@ -159,76 +160,6 @@ function lockedEmail(model: ModelInfo, where: Where[] | undefined): string | und
 	return w.value;
 }
 
-/**
- * Input rules of Better Auth's factory for one field: ISO strings become
- * dates, defaults (create) or `onUpdate` (update) fill absent values, then
- * the field's own `transform.input` runs.
- */
-function inputValue(field: FieldInfo, value: unknown, action: "create" | "update"): unknown {
-	const attr = field.attr;
-	if (field.kind === "date" && typeof value === "string") value = new Date(value);
-	if (action === "create") {
-		if ((value === undefined || (attr.required === true && value === null)) && attr.defaultValue !== undefined) {
-			value = typeof attr.defaultValue === "function" ? attr.defaultValue() : attr.defaultValue;
-		}
-	} else if (value === undefined && attr.onUpdate) {
-		value = attr.onUpdate();
-	}
-	if (attr.transform?.input && (value !== undefined || action === "create")) {
-		// May be a promise; callers await only then, so fields without async transforms cost no promise.
-		value = attr.transform.input(value as never);
-	}
-	return value;
-}
-
-/** Columns to set, in model order, with their value slots and a shape key. */
-interface Assignments {
-	fields: FieldInfo[];
-	slots: number[];
-	key: string;
-}
-
-/**
- * Turn each field's input value into a parameter (fields whose value is
- * undefined are left out), awaiting only when some transform was async.
- */
-function assign(
-	ctx: Context,
-	inputs: { field: FieldInfo; value: unknown }[],
-	values: unknown[],
-): Assignments | Promise<Assignments> {
-	if (inputs.some((input) => input.value instanceof Promise)) {
-		return Promise.all(inputs.map((input) => input.value)).then((resolved) =>
-			assign(
-				ctx,
-				inputs.map((input, i) => ({ field: input.field, value: resolved[i] })),
-				values,
-			),
-		);
-	}
-	const fields: FieldInfo[] = [];
-	const slots: number[] = [];
-	let key = "";
-	for (const { field, value } of inputs) {
-		if (value === undefined) continue;
-		fields.push(field);
-		slots.push(values.push(toDb(field, ctx.schema.idKind, value)) - 1);
-		key += `${field.key},`;
-	}
-	return { fields, slots, key };
-}
-
-/** Resolve the columns to set for an update (`onUpdate` applied). */
-function updateColumns(ctx: Context, model: ModelInfo, data: Row, values: unknown[]) {
-	const inputs: { field: FieldInfo; value: unknown }[] = [];
-	for (const field of model.fields) {
-		const value = data[field.key];
-		if (value === undefined && !field.attr.onUpdate) continue;
-		inputs.push({ field, value: inputValue(field, value, "update") });
-	}
-	return assign(ctx, inputs, values);
-}
-
 function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBAdapter<BetterAuthOptions> {
 	const { schema, cache } = ctx;
 	const ns = schema.namespace;
@@ -257,6 +188,14 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 		return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
 	};
 
+	/** The where clause of a call: its parameters, conditions and the shape key (`tag` names the operation). */
+	const filter = (tag: string, model: ModelInfo, input: Where[] | undefined) => {
+		const values: unknown[] = [];
+		const where: Condition[] = [];
+		const key = `${tag}\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, input, values, where)}`;
+		return { values, where, key };
+	};
+
 	const selectFields = (model: ModelInfo, select: string[] | undefined, joins: ReturnType<typeof resolveJoins>) => {
 		if (!select || select.length === 0) return model.fields;
 		const fields = new Set(select.map((name) => model.field(name)));
@@ -277,9 +216,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 			sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
 		},
 	) => {
-		const values: unknown[] = [];
-		const where: Condition[] = [];
-		const whereKey = normalizeWhere(model, schema.idKind, args.where, values, where);
+		const { values, where, key: whereKey } = filter("s", model, args.where);
 		const joins = resolveJoins(schema, model, args.join);
 		const fields = selectFields(model, args.select, joins);
 		const sort = args.sortBy
@@ -291,7 +228,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 			limitSlot = values.push(args.limit ?? schema.defaultLimit) - 1;
 			if (args.offset !== undefined && args.offset !== null) offsetSlot = values.push(args.offset) - 1;
 		}
-		const key = `s\u0003${model.key}\u0003${whereKey}\u0003${fields.length === model.fields.length ? "*" : fields.map((f) => f.key).join(",")}\u0003${joins.key}\u0003${sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : ""}\u0003${limitSlot < 0 ? limitSlot : "n"}${offsetSlot < 0 ? "" : "o"}`;
+		const key = `${whereKey}\u0003${fields.length === model.fields.length ? "*" : fields.map((f) => f.key).join(",")}\u0003${joins.key}\u0003${sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : ""}\u0003${limitSlot < 0 ? limitSlot : "n"}${offsetSlot < 0 ? "" : "o"}`;
 		const stmt = cache.get(key, () =>
 			buildSelect(ns, { model, where, fields, joins: joins.joins, sort, limitSlot, offsetSlot }),
 		);
@@ -320,7 +257,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 						: inputValue(field, input[field.key], "create"),
 			}));
 			const values: unknown[] = [];
-			const assigned = assign(ctx, inputs, values);
+			const assigned = assign(schema.idKind, inputs, values);
 			const { fields, slots, key: fieldKey } = assigned instanceof Promise ? await assigned : assigned;
 			let key = `c\u0003${model.key}\u0003${fieldKey}`;
 			const returning = select?.length
@@ -355,9 +292,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 
 		async count({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const values: unknown[] = [];
-			const where: Condition[] = [];
-			const key = `n\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
+			const { values, where, key } = filter("n", model, whereInput);
 			const stmt = cache.get(key, () => buildCount(ns, model, where));
 			const { rows } = await run(driver, "count", model, stmt, values);
 			return Number(rows[0]?.count ?? 0);
@@ -367,13 +302,11 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 			// As Better Auth's factory: an update without a where touches nothing.
 			if (!whereInput || whereInput.length === 0) return null;
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const values: unknown[] = [];
-			const where: Condition[] = [];
-			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
-			const assigned = updateColumns(ctx, model, update as Row, values);
+			const { values, where, key: whereKey } = filter("u", model, whereInput);
+			const assigned = updateColumns(schema.idKind, model, update as Row, values);
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) return adapter.findOne({ model: modelName, where: whereInput });
-			const key = `u\u0003${model.key}\u0003${set.key}\u0003${whereKey}`;
+			const key = `${whereKey}\u0003${set.key}`;
 			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, true));
 			const { rows } = await run(driver, "update", model, stmt, values);
 			return output(model, rows[0]) as never;
@@ -381,15 +314,13 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 
 		async updateMany({ model: modelName, where: whereInput, update }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const values: unknown[] = [];
-			const where: Condition[] = [];
-			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
-			const assigned = updateColumns(ctx, model, update as Row, values);
+			const { values, where, key: whereKey } = filter("U", model, whereInput);
+			const assigned = updateColumns(schema.idKind, model, update as Row, values);
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) {
 				throw new InvalidValueError(`updateMany on "${model.key}" has no known field to set.`);
 			}
-			const key = `U\u0003${model.key}\u0003${set.key}\u0003${whereKey}`;
+			const key = `${whereKey}\u0003${set.key}`;
 			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, false));
 			return (await run(driver, "updateMany", model, stmt, values)).rowCount;
 		},
@@ -400,18 +331,14 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 
 		async deleteMany({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const values: unknown[] = [];
-			const where: Condition[] = [];
-			const key = `d\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
+			const { values, where, key } = filter("d", model, whereInput);
 			const stmt = cache.get(key, () => buildDelete(ns, model, where));
 			return (await run(driver, "deleteMany", model, stmt, values)).rowCount;
 		},
 
 		async consumeOne({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const values: unknown[] = [];
-			const where: Condition[] = [];
-			const key = `x\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, whereInput, values, where)}`;
+			const { values, where, key } = filter("x", model, whereInput);
 			const stmt = cache.get(key, () => buildConsumeOne(ns, model, where));
 			const { rows } = await run(driver, "consumeOne", model, stmt, values);
 			return output(model, rows[0]) as never;
@@ -419,12 +346,11 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 
 		async incrementOne({ model: modelName, where: whereInput, increment, set: setInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const values: unknown[] = [];
-			const where: Condition[] = [];
-			const whereKey = normalizeWhere(model, schema.idKind, whereInput, values, where);
+			const filtered = filter("i", model, whereInput);
+			const { values, where } = filtered;
 			const increments: FieldInfo[] = [];
 			const incrementSlots: number[] = [];
-			let key = `i\u0003${model.key}\u0003${whereKey}\u0003`;
+			let key = `${filtered.key}\u0003`;
 			for (const [name, delta] of Object.entries(increment ?? {})) {
 				const field = model.field(name);
 				if (typeof delta !== "number" || !Number.isFinite(delta)) {
@@ -435,7 +361,7 @@ function createAdapter(ctx: Context, driver: Driver, inTransaction = false): DBA
 				key += `${field.key},`;
 			}
 			const assigned = setInput
-				? updateColumns(ctx, model, setInput as Row, values)
+				? updateColumns(schema.idKind, model, setInput as Row, values)
 				: { fields: [], slots: [], key: "" };
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (increments.length === 0 && set.fields.length === 0) {

@@ -1,0 +1,79 @@
+/**
+ * The input side of Better Auth's factory, decided per call: defaults,
+ * `onUpdate`, ISO strings to dates and `transform.input`, then each value
+ * turned into a parameter. Synchronous unless a transform is async.
+ */
+import type { FieldInfo, IdKind, ModelInfo } from "./model.js";
+import { toDb } from "./values.js";
+
+type Row = Record<string, unknown>;
+
+/**
+ * Input rules of Better Auth's factory for one field: ISO strings become
+ * dates, defaults (create) or `onUpdate` (update) fill absent values, then
+ * the field's own `transform.input` runs.
+ */
+export function inputValue(field: FieldInfo, value: unknown, action: "create" | "update"): unknown {
+	const attr = field.attr;
+	if (field.kind === "date" && typeof value === "string") value = new Date(value);
+	if (action === "create") {
+		if ((value === undefined || (attr.required === true && value === null)) && attr.defaultValue !== undefined) {
+			value = typeof attr.defaultValue === "function" ? attr.defaultValue() : attr.defaultValue;
+		}
+	} else if (value === undefined && attr.onUpdate) {
+		value = attr.onUpdate();
+	}
+	if (attr.transform?.input && (value !== undefined || action === "create")) {
+		// May be a promise; callers await only then, so fields without async transforms cost no promise.
+		value = attr.transform.input(value as never);
+	}
+	return value;
+}
+
+/** Columns to set, in model order, with their value slots and a shape key. */
+export interface Assignments {
+	fields: FieldInfo[];
+	slots: number[];
+	key: string;
+}
+
+/**
+ * Turn each field's input value into a parameter (fields whose value is
+ * undefined are left out), awaiting only when some transform was async.
+ */
+export function assign(
+	idKind: IdKind,
+	inputs: { field: FieldInfo; value: unknown }[],
+	values: unknown[],
+): Assignments | Promise<Assignments> {
+	if (inputs.some((input) => input.value instanceof Promise)) {
+		return Promise.all(inputs.map((input) => input.value)).then((resolved) =>
+			assign(
+				idKind,
+				inputs.map((input, i) => ({ field: input.field, value: resolved[i] })),
+				values,
+			),
+		);
+	}
+	const fields: FieldInfo[] = [];
+	const slots: number[] = [];
+	let key = "";
+	for (const { field, value } of inputs) {
+		if (value === undefined) continue;
+		fields.push(field);
+		slots.push(values.push(toDb(field, idKind, value)) - 1);
+		key += `${field.key},`;
+	}
+	return { fields, slots, key };
+}
+
+/** Resolve the columns to set for an update (`onUpdate` applied). */
+export function updateColumns(idKind: IdKind, model: ModelInfo, data: Row, values: unknown[]) {
+	const inputs: { field: FieldInfo; value: unknown }[] = [];
+	for (const field of model.fields) {
+		const value = data[field.key];
+		if (value === undefined && !field.attr.onUpdate) continue;
+		inputs.push({ field, value: inputValue(field, value, "update") });
+	}
+	return assign(idKind, inputs, values);
+}
