@@ -99,11 +99,12 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 			name: "postgres-js",
 			capabilities,
 			async query<R = Record<string, unknown>>(text: string, params: readonly unknown[], opts?: QueryOptions) {
+				// Lost first: a callback still running when its connection closed should see why.
+				if (state.lost !== undefined) throw connectionLost(state.lost);
 				// postgres.js would run a leaked `tx`'s statement on the connection after it went back to the pool.
 				if (isEnded() || state.finished) {
 					throw new Error("authpg: this transaction has already finished; statements can no longer run on its `tx`.");
 				}
-				if (state.lost !== undefined) throw connectionLost(state.lost);
 				try {
 					return await run<R>(scope, text, params, opts);
 				} catch (error) {
@@ -114,8 +115,8 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 			// Siblings one after another: `ROLLBACK TO` one savepoint must not undo another's work.
 			transaction: <T>(fn: (tx: Driver) => Promise<T>) =>
 				children.run(async () => {
-					if (isEnded() || state.finished) throw new Error("authpg: this transaction has already finished.");
 					if (state.lost !== undefined) throw connectionLost(state.lost);
+					if (isEnded() || state.finished) throw new Error("authpg: this transaction has already finished.");
 					const boxed = await scope.savepoint((inner) => within(inner, state, isEnded, fn));
 					return (boxed as unknown as { value: T }).value;
 				}),
@@ -128,10 +129,16 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 	/**
 	 * Run `fn` on a scope. The value is boxed: postgres.js awaits every element
 	 * of a callback's array result. Once the connection is lost, the callback
-	 * never settles towards postgres.js: settling makes it write `ROLLBACK` to
-	 * the dead socket, which throws out of a timer and takes the process down
-	 * (porsager/postgres#1208); `sql.begin` rejects on its own when the
-	 * connection closes, and the transaction reports the loss (see `transaction`).
+	 * never settles towards postgres.js: settling makes it write `ROLLBACK` (or
+	 * `COMMIT`, `RELEASE`) to the closed connection, or to the session it has
+	 * since reopened for another caller. postgres.js 3.4.9 flushes that write
+	 * from a `setImmediate` onto a socket it already dropped, which throws an
+	 * uncaught TypeError (porsager/postgres#1208). The throw also skips the
+	 * reset of its pending-flush marker, so the connection stays wedged: each
+	 * reconnect queues its startup message behind the stale bytes and never
+	 * flushes it, and every call on it waits for `connect_timeout`.
+	 * `sql.begin` rejects on its own when the connection closes, and the
+	 * transaction reports the loss (see `transaction`).
 	 */
 	async function within<T>(
 		scope: TransactionSql<any>,
@@ -168,11 +175,17 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
 			assertOpen();
 			const state = transactionState();
+			const began = target
+				.begin((scope) => within(scope, state, () => false, fn))
+				.catch((error: unknown) => {
+					// The connection closed while no statement of the transaction ran (killed while idle in
+					// transaction): only `sql.begin` hears of it, and `fn` may still be running. Marking the loss
+					// keeps its callback from settling, so postgres.js writes nothing to the closed connection.
+					if (state.lost === undefined && isConnectionError(error)) state.lose(error);
+					throw error;
+				});
 			try {
-				const boxed = await Promise.race([
-					target.begin((scope) => within(scope, state, () => false, fn)),
-					state.lossReported,
-				]);
+				const boxed = await Promise.race([began, state.lossReported]);
 				return (boxed as unknown as { value: T }).value;
 			} finally {
 				// Also when postgres.js gave up on a closed connection while `fn` still runs: its `tx` must stop here.

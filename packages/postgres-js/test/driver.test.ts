@@ -69,6 +69,19 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
 	return { promise, resolve };
 }
 
+/**
+ * The error `promise` rejects with, observed from now on: a transaction whose connection is killed may
+ * reject before the test gets to await it, which would otherwise count as an unhandled rejection.
+ */
+function failure(promise: Promise<unknown>): Promise<unknown> {
+	return promise.then(
+		() => {
+			throw new Error("expected the call to fail");
+		},
+		(error: unknown) => error,
+	);
+}
+
 async function withDriver(driver: Driver, fn: (driver: Driver) => Promise<void>): Promise<void> {
 	try {
 		await fn(driver);
@@ -475,24 +488,64 @@ describe("postgres.js driver: transactions", () => {
 			const idle = deferred<number>();
 			const resume = deferred<void>();
 			const late = deferred<unknown>();
-			const outcome = driver.transaction(async (tx) => {
-				const txPid = (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
-				await tx.query(`insert into ${items} (label) values ($1)`, ["before-kill"]);
-				idle.resolve(txPid);
-				await resume.promise;
-				late.resolve(await tx.query(`insert into ${items} (label) values ($1)`, ["after-kill"]).catch((e) => e));
-			});
+			const outcome = failure(
+				driver.transaction(async (tx) => {
+					const txPid = (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
+					await tx.query(`insert into ${items} (label) values ($1)`, ["before-kill"]);
+					idle.resolve(txPid);
+					await resume.promise;
+					late.resolve(await tx.query(`insert into ${items} (label) values ($1)`, ["after-kill"]).catch((e) => e));
+				}),
+			);
 			const txPid = await idle.promise;
 			await admin.unsafe("select pg_terminate_backend($1)", [txPid]);
-			await expect(outcome).rejects.toMatchObject(connectionGone);
+			expect(await outcome).toMatchObject(connectionGone);
 			// The pool's one connection is reconnected for another caller; the old `tx` must not run on it.
 			const other = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;
 			expect(other).not.toBe(txPid);
 			resume.resolve();
-			expect(String(await late.promise)).toMatch(/already finished/);
+			expect(String(await late.promise)).toMatch(/connection was lost/);
 			expect(await labels()).toEqual([]);
 		});
 	});
+
+	// postgres.js 3.4.9 would write COMMIT (or RELEASE) to the closed connection once the callback settled: an
+	// uncaught TypeError out of a timer, and a connection that never reconnects (the next call hangs).
+	for (const where of ["the transaction", "a savepoint"] as const) {
+		it(`fails a transaction killed while idle in ${where} whose callback then returns, writes nothing, and the next transaction runs`, async () => {
+			await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+				const idle = deferred<number>();
+				const resume = deferred<void>();
+				const returned = deferred<void>();
+				const body = async (tx: Driver) => {
+					await tx.query(`insert into ${items} (label) values ($1)`, [`in ${where}`]);
+					idle.resolve((await tx.query<{ pid: number }>(pid, [])).rows[0].pid);
+					await resume.promise;
+					returned.resolve();
+					return "done";
+				};
+				const outcome = failure(
+					driver.transaction(async (tx) => {
+						await tx.query(`insert into ${items} (label) values ($1)`, ["outer"]);
+						return where === "a savepoint" ? tx.transaction(body) : body(tx);
+					}),
+				);
+				const txPid = await idle.promise;
+				await admin.unsafe("select pg_terminate_backend($1)", [txPid]);
+				expect(await outcome).toMatchObject(connectionGone);
+				// The callback returns only now, with the connection closed and not yet reopened.
+				resume.resolve();
+				await returned.promise;
+				await new Promise((resolve) => setTimeout(resolve, 50));
+				const started = Date.now();
+				await driver.transaction((tx) => tx.query(`insert into ${items} (label) values ($1)`, ["next"]));
+				expect(Date.now() - started).toBeLessThan(5_000);
+				const after = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;
+				expect(after).not.toBe(txPid);
+				expect(await labels()).toEqual(["next"]);
+			});
+		});
+	}
 });
 
 describe("postgres.js driver: prepared statements", () => {

@@ -2,7 +2,6 @@ import { ConnectionError, type Driver, QueryTimeoutError } from "@authpg/core";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { createDatabase, databaseName, withDatabase } from "../database-server.js";
-import { itWhen } from "../report.js";
 import { freshAdapter, pluginWith, user } from "./fixture.js";
 
 const NS = "authpg_faults";
@@ -29,12 +28,6 @@ export interface FaultTarget {
 	singleConnection?: boolean;
 	/** The driver has a client-side query timeout (`queryTimeoutMs`), e.g. pg's `query_timeout`. */
 	queryTimeout?: boolean;
-	/**
-	 * Why killing backends inside transactions cannot be survived with this
-	 * client library (an upstream bug the driver cannot work around); the test
-	 * is then reported as not applicable with this reason.
-	 */
-	killedTransactionsUnsupported?: string;
 }
 
 /** What the fault suite runs on. */
@@ -135,101 +128,98 @@ export function faultsSuite(target: FaultTarget, context: FaultContext) {
 			}
 		});
 
-		itWhen(target.killedTransactionsUnsupported === undefined, target.killedTransactionsUnsupported ?? "")(
-			"a backend killed inside a transaction (between statements, and during one): rolled back, nothing half-written, a typed error, then a new connection",
-			async () => {
-				const app = appName(target, "kill_tx");
-				const driver = await target.connect(context.url(), { applicationName: app, max: 2 });
-				try {
-					const adapter = await freshAdapter(driver, NS);
-					const locked = await adapter.create<{ id: string }>({ model: "user", data: user({ name: "locked" }) });
-					await withAdmin(context.url(), async (admin) => {
-						const killed: number[] = [];
-						// 1. Killed while the transaction waits between two statements.
-						let inside!: () => void;
-						const isInside = new Promise<void>((resolve) => {
-							inside = resolve;
-						});
-						let resume!: () => void;
-						const resumed = new Promise<void>((resolve) => {
-							resume = resolve;
-						});
-						const first = rejection(
-							adapter.transaction(async (tx) => {
-								const u = await tx.create<{ id: string }>({ model: "user", data: user({ name: "half-1" }) });
-								await tx.create({
-									model: "session",
-									data: {
-										userId: u.id,
-										token: "half-1",
-										expiresAt: new Date(),
-										createdAt: new Date(),
-										updatedAt: new Date(),
-									},
-								});
-								inside();
-								await resumed;
-								await tx.create({ model: "user", data: user({ name: "half-1b" }) });
-							}),
-						);
-						await isInside;
-						const [idle] = await until(async () => {
-							await admin.query("select pg_stat_clear_snapshot()");
-							const { rows } = await admin.query<{ pid: number }>(
-								"select pid from pg_stat_activity where application_name = $1 and state like 'idle in transaction%'",
-								[app],
-							);
-							return rows.length ? rows.map((r) => r.pid) : undefined;
-						}, "the transaction to be idle in transaction");
-						await admin.query("select pg_terminate_backend($1)", [idle]);
-						killed.push(idle!);
-						await until(async () => ((await pidsOf(admin, app)).includes(idle!) ? undefined : true), "the kill");
-						resume();
-						const firstError = await first;
-						expect(firstError).toBeInstanceOf(ConnectionError);
-
-						// 2. Killed while a statement of the transaction waits on a row lock.
-						await admin.query("begin");
-						await admin.query(`select 1 from ${NS}."user" where id = $1 for update`, [locked.id]);
-						const second = rejection(
-							adapter.transaction(async (tx) => {
-								await tx.create({ model: "user", data: user({ name: "half-2" }) });
-								await tx.update({
-									model: "user",
-									where: [{ field: "id", value: locked.id }],
-									update: { name: "never" },
-								});
-							}),
-						);
-						const [waiting] = await until(async () => {
-							const pids = await pidsOf(admin, app, true);
-							return pids.length ? pids : undefined;
-						}, "the transaction's update to wait on the row lock");
-						await admin.query("select pg_terminate_backend($1)", [waiting]);
-						killed.push(waiting!);
-						const secondError = await second;
-						expect(secondError).toBeInstanceOf(ConnectionError);
-						await admin.query("rollback");
-
-						// Nothing of either transaction reached the table; seen from another connection.
-						const { rows } = await admin.query<{ name: string }>(`select name from ${NS}."user" order by name`);
-						expect(rows.map((r) => r.name)).toEqual(["locked"]);
-						const sessions = await admin.query(`select 1 from ${NS}."session"`);
-						expect(sessions.rowCount).toBe(0);
-
-						// The next calls, a transaction included, run on new connections.
-						await adapter.transaction(async (tx) => {
-							await tx.create({ model: "user", data: user({ name: "after" }) });
-						});
-						expect(await adapter.count({ model: "user" })).toBe(2);
-						const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
-						expect(killed).not.toContain(after.rows[0]?.pid);
+		it("a backend killed inside a transaction (between statements, and during one): rolled back, nothing half-written, a typed error, then a new connection", async () => {
+			const app = appName(target, "kill_tx");
+			const driver = await target.connect(context.url(), { applicationName: app, max: 2 });
+			try {
+				const adapter = await freshAdapter(driver, NS);
+				const locked = await adapter.create<{ id: string }>({ model: "user", data: user({ name: "locked" }) });
+				await withAdmin(context.url(), async (admin) => {
+					const killed: number[] = [];
+					// 1. Killed while the transaction waits between two statements.
+					let inside!: () => void;
+					const isInside = new Promise<void>((resolve) => {
+						inside = resolve;
 					});
-				} finally {
-					await driver.close();
-				}
-			},
-		);
+					let resume!: () => void;
+					const resumed = new Promise<void>((resolve) => {
+						resume = resolve;
+					});
+					const first = rejection(
+						adapter.transaction(async (tx) => {
+							const u = await tx.create<{ id: string }>({ model: "user", data: user({ name: "half-1" }) });
+							await tx.create({
+								model: "session",
+								data: {
+									userId: u.id,
+									token: "half-1",
+									expiresAt: new Date(),
+									createdAt: new Date(),
+									updatedAt: new Date(),
+								},
+							});
+							inside();
+							await resumed;
+							await tx.create({ model: "user", data: user({ name: "half-1b" }) });
+						}),
+					);
+					await isInside;
+					const [idle] = await until(async () => {
+						await admin.query("select pg_stat_clear_snapshot()");
+						const { rows } = await admin.query<{ pid: number }>(
+							"select pid from pg_stat_activity where application_name = $1 and state like 'idle in transaction%'",
+							[app],
+						);
+						return rows.length ? rows.map((r) => r.pid) : undefined;
+					}, "the transaction to be idle in transaction");
+					await admin.query("select pg_terminate_backend($1)", [idle]);
+					killed.push(idle!);
+					await until(async () => ((await pidsOf(admin, app)).includes(idle!) ? undefined : true), "the kill");
+					resume();
+					const firstError = await first;
+					expect(firstError).toBeInstanceOf(ConnectionError);
+
+					// 2. Killed while a statement of the transaction waits on a row lock.
+					await admin.query("begin");
+					await admin.query(`select 1 from ${NS}."user" where id = $1 for update`, [locked.id]);
+					const second = rejection(
+						adapter.transaction(async (tx) => {
+							await tx.create({ model: "user", data: user({ name: "half-2" }) });
+							await tx.update({
+								model: "user",
+								where: [{ field: "id", value: locked.id }],
+								update: { name: "never" },
+							});
+						}),
+					);
+					const [waiting] = await until(async () => {
+						const pids = await pidsOf(admin, app, true);
+						return pids.length ? pids : undefined;
+					}, "the transaction's update to wait on the row lock");
+					await admin.query("select pg_terminate_backend($1)", [waiting]);
+					killed.push(waiting!);
+					const secondError = await second;
+					expect(secondError).toBeInstanceOf(ConnectionError);
+					await admin.query("rollback");
+
+					// Nothing of either transaction reached the table; seen from another connection.
+					const { rows } = await admin.query<{ name: string }>(`select name from ${NS}."user" order by name`);
+					expect(rows.map((r) => r.name)).toEqual(["locked"]);
+					const sessions = await admin.query(`select 1 from ${NS}."session"`);
+					expect(sessions.rowCount).toBe(0);
+
+					// The next calls, a transaction included, run on new connections.
+					await adapter.transaction(async (tx) => {
+						await tx.create({ model: "user", data: user({ name: "after" }) });
+					});
+					expect(await adapter.count({ model: "user" })).toBe(2);
+					const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
+					expect(killed).not.toContain(after.rows[0]?.pid);
+				});
+			} finally {
+				await driver.close();
+			}
+		});
 
 		it("statement_timeout: a statement held up too long fails with QueryTimeoutError, keeps nothing, and the driver carries on", async () => {
 			const app = appName(target, "timeout");
