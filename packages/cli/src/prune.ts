@@ -12,6 +12,8 @@ import { duration } from "./format.js";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+/** A SQL string literal, for SQL printed for the user to paste. */
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** `authpg prune`. Exit 0 done (or scheduled), 1 when --schedule found no pg_cron. */
 export async function pruneCommand(flags: PruneFlags): Promise<ExitCode> {
@@ -22,21 +24,37 @@ export async function pruneCommand(flags: PruneFlags): Promise<ExitCode> {
 		const where = await describeDatabase(connection);
 		if (flags.schedule !== undefined) {
 			const sql = pruneSql(pruneTargets(project.options, schemaOptions), flags.batchSize);
-			const { rows } = await connection.driver.query<{ cron: boolean }>(
-				"select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') as \"cron\"",
+			const job = `authpg-prune-${connection.namespace}`;
+			const {
+				rows: [found],
+			} = await connection.driver.query<{ cron: boolean; cronDatabase: string | null; database: string }>(
+				`select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') as "cron",
+				        current_setting('cron.database_name', true) as "cronDatabase", current_database() as "database"`,
 				[],
 			);
-			if (rows[0]?.cron !== true) {
+			if (found?.cron !== true) {
+				// pg_cron can only be created in cron.database_name (often "postgres", as on RDS or Cloud SQL); from
+				// there, cron.schedule_in_database (pg_cron 1.4+) runs a job in this database.
+				const elsewhere = found?.cronDatabase && found.cronDatabase !== found.database ? found.cronDatabase : undefined;
+				if (elsewhere) {
+					err(
+						`pg_cron on this server belongs to database "${elsewhere}", not "${found?.database}" (${where}): nothing was scheduled. Run this SQL connected to "${elsewhere}" (pg_cron 1.4 or later), or run the prune on "${flags.schedule}" with your own scheduler (authpg prune):`,
+					);
+					out(
+						`select cron.schedule_in_database(${literal(job)}, ${literal(flags.schedule)}, $authpg_prune$${sql}$authpg_prune$, ${literal(found?.database ?? "")});`,
+					);
+					return Exit.pending;
+				}
 				err(
 					`pg_cron is not installed in ${where}: nothing was scheduled. Install it (create extension pg_cron) and re-run, or run this SQL on "${flags.schedule}" with your own scheduler:`,
 				);
 				out(`${sql};`);
 				return Exit.pending;
 			}
-			const job = `authpg-prune-${connection.namespace}`;
+			// Named: pg_cron (1.3+) replaces a job of the same name and user, so re-running reschedules, never duplicates.
 			await connection.driver.query("select cron.schedule($1, $2, $3)", [job, flags.schedule, sql]);
 			out(
-				`Scheduled pg_cron job "${job}" at "${flags.schedule}" on ${where}. Remove it with: select cron.unschedule('${job}');`,
+				`Scheduled pg_cron job "${job}" at "${flags.schedule}" on ${where}. Remove it with: select cron.unschedule(${literal(job)});`,
 			);
 			return Exit.ok;
 		}

@@ -1,6 +1,13 @@
 export { type CountingDriver, countingDriver } from "./counting-driver.js";
 export * from "./database.js";
 export {
+	findPgCronServer,
+	type PgCronServer,
+	type PgCronServerLookup,
+	type StartPgCronServerOptions,
+	startPgCronServer,
+} from "./pg-cron-server.js";
+export {
 	findPgBouncer,
 	type PgBouncer,
 	type PgBouncerLookup,
