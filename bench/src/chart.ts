@@ -8,7 +8,7 @@
 import { BETTER_AUTH } from "./keys.js";
 import type { ResultRow } from "./report.js";
 
-const COLORS = ["#6b7280", "#2563eb", "#0891b2", "#7c3aed", "#d97706", "#dc2626", "#16a34a"];
+const COLORS = ["#6b7280", "#2563eb", "#0891b2", "#7c3aed", "#d97706", "#dc2626", "#16a34a", "#db2777", "#65a30d"];
 const LABEL_WIDTH = 300;
 const PANEL_WIDTH = 340;
 const PANEL_GAP = 40;
@@ -21,7 +21,10 @@ const CHAR_WIDTH = 6.8;
 /** An SVG document (no external references) for `rows`. */
 export function chartSvg(rows: ResultRow[], caption: string): string {
 	const concurrencies = [...new Set(rows.map((r) => r.concurrency))].sort((a, b) => a - b);
-	const subjects = uniqueBy(rows, (r) => r.subject).filter((r) => r.subject !== BETTER_AUTH);
+	// A subject with no ratio at all (PGlite, on a database of its own) has no bar to draw: it stays out of the legend too.
+	const subjects = uniqueBy(rows, (r) => r.subject).filter(
+		(r) => r.subject !== BETTER_AUTH && rows.some((x) => x.subject === r.subject && x.vsBetterAuth !== null),
+	);
 	const ops = uniqueBy(rows, (r) => r.operation);
 	const ratios = rows.map((r) => r.vsBetterAuth).filter((x): x is number => x !== null && x > 0);
 	const lo = Math.min(-1, Math.floor(Math.log2(Math.min(...ratios))));

@@ -1,8 +1,9 @@
 /**
  * `pnpm bench`: every subject side by side, in one process, against one
  * PostgreSQL server (embedded from npm unless AUTHPG_BENCH_DATABASE_URL is
- * set). Tables on stdout, progress on stderr; a full run also writes
- * bench/results/latest.json and docs/benchmark.svg.
+ * set) — except `@authpg/pglite`, on an in-process database of its own seeded
+ * with the same rows. Tables on stdout, progress on stderr; a full run also
+ * writes bench/results/latest.json and docs/benchmark.svg.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -17,13 +18,15 @@ import type { BetterAuthOptions } from "@better-auth/core";
 import pg from "pg";
 import { chartSvg } from "./chart.js";
 import { openBenchDatabase } from "./database.js";
+import { PGLITE } from "./keys.js";
 import { operations } from "./operations.js";
+import { openPgliteDatabase, type PgliteDatabase } from "./pglite-database.js";
 import { Progress } from "./progress.js";
 import { updateReadme } from "./readme.js";
 import { checkTargets, compactTable, fullTable, roundTripTable, summarise, targetList } from "./report.js";
 import { runSchedule, type Schedule } from "./run.js";
 import { seed } from "./seed.js";
-import { createSubjects, type Subject } from "./subjects.js";
+import { createSubjects, SUBJECT_KEYS, type Subject } from "./subjects.js";
 
 const HELP = `pnpm bench [options]
 
@@ -35,6 +38,7 @@ const HELP = `pnpm bench [options]
   --users <n>          users to seed (default 10000)
   --operations <list>  only these operations (keys as in results/latest.json), comma-separated; writes no files
   --subjects <list>    only these subjects (keys), comma-separated; ratios need floor and better-auth; writes no files
+                       keys: ${SUBJECT_KEYS.join(", ")}
   --readme             also rewrite the generated tables in README.md's Performance section
 
 Environment: AUTHPG_BENCH_DATABASE_URL names a server (role with CREATEDB) to use instead of an
@@ -78,6 +82,9 @@ async function main(): Promise<void> {
 		concurrency: (values.concurrency ?? "1,16").split(",").map((c) => positive(c, 1, "--concurrency")),
 	};
 	const users = positive(values.users, 10_000, "--users");
+	const wanted = values.subjects?.split(",") ?? [...SUBJECT_KEYS];
+	const unknown = wanted.filter((key) => !(SUBJECT_KEYS as readonly string[]).includes(key));
+	if (unknown.length) throw new Error(`no such subject: ${unknown.join(", ")}; known: ${SUBJECT_KEYS.join(", ")}`);
 	const poolMax = Math.max(...schedule.concurrency);
 	const progress = new Progress();
 
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
 	progress.log(`PostgreSQL (${database.source}): ${database.serverVersion.split(" on ")[0]}`);
 	const admin = new pg.Client({ connectionString: database.url });
 	const subjects: Subject[] = [];
+	let pglite: PgliteDatabase | undefined;
 	try {
 		await admin.connect();
 		const options: BetterAuthOptions = {
@@ -108,18 +116,23 @@ async function main(): Promise<void> {
 		} finally {
 			await migrator.close();
 		}
-		const data = await seed(admin, users);
+		if (wanted.includes(PGLITE)) {
+			progress.status("starting PGlite (the @authpg/pglite subject's own database)…");
+			pglite = await openPgliteDatabase(options);
+		}
+		// PGlite gets the very same rows (ids, tokens) as the server, so every operation finds what it looks for.
+		const data = await seed(pglite ? [admin, pglite.admin] : [admin], users);
 		const c = data.counts;
 		progress.log(
-			`seeded ${c.users} users, ${c.accounts} accounts, ${c.sessions} sessions, ${c.verifications} verifications, ${c.rateLimits} rate-limit rows in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+			`seeded ${c.users} users, ${c.accounts} accounts, ${c.sessions} sessions, ${c.verifications} verifications, ${c.rateLimits} rate-limit rows${pglite ? " (on the server and in PGlite)" : ""} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 		);
 
-		const wanted = values.subjects?.split(",");
-		for (const subject of await createSubjects({ url: database.url, poolMax, options }, (line) => progress.log(line))) {
-			if (!wanted || wanted.includes(subject.key)) subjects.push(subject);
-			else await subject.close();
-		}
+		progress.status("building the subjects…");
+		subjects.push(
+			...(await createSubjects({ url: database.url, poolMax, options, pglite }, (line) => progress.log(line), wanted)),
+		);
 		progress.log(`subjects: ${subjects.map((s) => s.label).join(", ")}`);
+		await warnIfTooFewConnections(admin, subjects, poolMax, (line) => progress.log(line));
 		const wantedOps = values.operations?.split(",");
 		const allOps = await operations({
 			data,
@@ -145,10 +158,16 @@ async function main(): Promise<void> {
 			postgres: database.serverVersion,
 			database: database.source,
 			packages: Object.fromEntries(
-				["better-auth", "@better-auth/drizzle-adapter", "drizzle-orm", "kysely", "pg"].map((name) => [
-					name,
-					packageVersion(name),
-				]),
+				[
+					"better-auth",
+					"@better-auth/drizzle-adapter",
+					"drizzle-orm",
+					"kysely",
+					"pg",
+					"postgres",
+					"@neondatabase/serverless",
+					"@electric-sql/pglite",
+				].map((name) => [name, packageVersion(name)]),
 			),
 		};
 		const caption = `${quick ? "QUICK RUN (not a measurement) · " : ""}median of ${schedule.rounds} interleaved rounds of ${schedule.seconds} s · ${environment.cpu} · Node ${process.version} · ${database.serverVersion.split(",")[0]} (${database.source})`;
@@ -213,6 +232,8 @@ async function main(): Promise<void> {
 		}
 	} finally {
 		for (const subject of subjects) await subject.close().catch(() => {});
+		// Closed by its subject, unless the run failed before that subject was built.
+		await pglite?.close().catch(() => {});
 		await admin.end().catch(() => {});
 		await database.close();
 	}
@@ -228,6 +249,30 @@ function minorGc(): () => void {
 	setFlagsFromString("--expose-gc");
 	const gc = runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
 	return () => gc({ type: "minor" });
+}
+
+/**
+ * Every subject on the shared server keeps up to `poolMax` connections open
+ * (the Neon HTTP endpoint a pool of 10 besides), so a server with a small
+ * `max_connections` (100 is PostgreSQL's default; the embedded one gets 300)
+ * refuses connections halfway through the run. Said up front, with the way out.
+ */
+async function warnIfTooFewConnections(
+	admin: pg.Client,
+	subjects: Subject[],
+	poolMax: number,
+	log: (line: string) => void,
+): Promise<void> {
+	const { rows } = await admin.query<{ max: string; reserved: string }>(
+		"select current_setting('max_connections') as max, current_setting('superuser_reserved_connections') as reserved",
+	);
+	const allowed = Number(rows[0].max) - Number(rows[0].reserved);
+	const wanted = subjects.filter((s) => !s.ownDatabase).length * poolMax + 10 + 1;
+	if (wanted > allowed) {
+		log(
+			`warning: the subjects may hold up to ${wanted} connections at once, the server allows ${allowed} (max_connections): raise max_connections, or run fewer subjects with --subjects`,
+		);
+	}
 }
 
 function positive(value: string | undefined, fallback: number, flag: string): number {

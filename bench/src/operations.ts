@@ -5,8 +5,7 @@
  */
 
 import { makeSignature } from "better-auth/crypto";
-import type pg from "pg";
-import { type DataSet, insertVerifications } from "./seed.js";
+import { type DataSet, insertVerifications, type SqlClient } from "./seed.js";
 import type { Subject } from "./subjects.js";
 
 /** What one measurement needs from its operation. */
@@ -28,8 +27,8 @@ export interface MeasurementContext {
 	measurement: number;
 	/** Calls the subject is expected to manage, at most (sizes consumable supplies). */
 	budget: number;
-	/** An untimed connection for setup and cleanup. */
-	admin: pg.Client;
+	/** An untimed connection for setup and cleanup, to the subject's database (the shared server, or its own). */
+	admin: SqlClient;
 }
 
 /** One benchmarked operation. */

@@ -24,9 +24,12 @@ export interface ResultRow {
 	roundTrips: number;
 	/** Median over the rounds of this process's CPU time per call (µs): the client-side cost. */
 	cpuUsPerCall: number;
-	/** opsPerSec ÷ Better Auth's built-in path's opsPerSec, same operation and concurrency. */
+	/**
+	 * opsPerSec ÷ Better Auth's built-in path's opsPerSec, same operation and
+	 * concurrency; null for a subject on a database of its own (PGlite): that would compare two servers.
+	 */
 	vsBetterAuth: number | null;
-	/** opsPerSec ÷ the floor's opsPerSec (null where the floor has no such operation). */
+	/** opsPerSec ÷ the floor's opsPerSec (null where the floor has no such operation, or the subject has its own database). */
 	vsFloor: number | null;
 	/** Each measured round's ops/s, in round order: the spread behind the median. */
 	opsPerSecRounds: number[];
@@ -83,7 +86,9 @@ export function summarise(measured: Measured[]): ResultRow[] {
 	});
 	const find = (r: ResultRow, subject: string) =>
 		rows.find((x) => x.operation === r.operation && x.concurrency === r.concurrency && x.subject === subject);
+	const ownDatabase = new Set(measured.filter((m) => m.subject.ownDatabase).map((m) => m.subject.key));
 	for (const r of rows) {
+		if (ownDatabase.has(r.subject)) continue;
 		const ba = find(r, BETTER_AUTH);
 		const floor = find(r, FLOOR);
 		r.vsBetterAuth = ba ? round(r.opsPerSec / ba.opsPerSec, 3) : null;
@@ -151,6 +156,9 @@ const SHORT: Record<string, string> = {
 	pool: "@authpg/pool",
 	"node-postgres": "@authpg/node-postgres",
 	"postgres-js": "@authpg/postgres-js",
+	"neon-ws": "@authpg/neon (WebSocket, local proxy)",
+	"neon-http": "@authpg/neon (HTTP, local endpoint)",
+	pglite: "@authpg/pglite (own database)",
 	"better-auth": "Better Auth (Kysely)",
 	drizzle: "Drizzle adapter",
 };

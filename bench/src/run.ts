@@ -3,12 +3,13 @@
  * up (discarded), then `rounds` rounds in which every subject runs once —
  * interleaved (A B C, B C A, C A B, …, the start rotating each round) so that
  * drift on a noisy machine lands on every subject alike. Before each
- * measurement a young-generation GC; after each operation and concurrency a VACUUM.
+ * measurement a young-generation GC; after each operation and concurrency a VACUUM
+ * (of the shared server, and of every database a subject has of its own).
  */
-import type pg from "pg";
 import { measure, type Sample } from "./measure.js";
 import type { Operation } from "./operations.js";
 import type { Progress } from "./progress.js";
+import type { SqlClient } from "./seed.js";
 import type { Subject } from "./subjects.js";
 
 /** How long and how often. */
@@ -35,7 +36,8 @@ export async function runSchedule(
 	ops: Operation[],
 	subjects: Subject[],
 	schedule: Schedule,
-	admin: pg.Client,
+	/** The shared server; a subject with a database of its own brings its own (`ownDatabase.admin`). */
+	admin: SqlClient,
 	progress: Progress,
 	/** Called untimed before each measurement (a GC, so one subject's garbage is not collected on another's time). */
 	settle: () => void,
@@ -58,7 +60,7 @@ export async function runSchedule(
 					subjectIndex: subjects.indexOf(subject),
 					measurement: measurement++,
 					budget: Math.max(500, Math.ceil(guess * seconds)),
-					admin,
+					admin: subject.ownDatabase?.admin ?? admin,
 				});
 				settle();
 				try {
@@ -84,6 +86,7 @@ export async function runSchedule(
 			// Dead rows from this operation's writes are cleaned here, not during the next operation's rounds.
 			progress.status(`${where} · vacuum`);
 			await admin.query("vacuum analyze");
+			for (const subject of runners) await subject.ownDatabase?.admin.query("vacuum analyze");
 			progress.log(`${where}: done`);
 			results.push(...cells);
 		}

@@ -3,9 +3,19 @@
  * user, so a "latest 10 sessions" query sometimes hits its limit),
  * verifications and rate-limit counters. Rows go in with one multi-row
  * `insert … select from unnest(…)` per chunk, not one round trip per row.
+ * The same rows (same ids, same tokens) can go into several databases at once,
+ * so a subject on a database of its own reads exactly what the others read.
  */
 import { generateId } from "@better-auth/core/utils/id";
-import type pg from "pg";
+
+/**
+ * The untimed connection the seed, the operations' setup and the VACUUMs use:
+ * a `pg.Client` for the shared server, a small wrapper for a database of its own (PGlite).
+ */
+export interface SqlClient {
+	query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+	escapeIdentifier(name: string): string;
+}
 
 /** What the operations draw their inputs from. */
 export interface DataSet {
@@ -24,8 +34,11 @@ const CHUNK = 5_000;
 const WRITERS = 200;
 const DAY = 86_400_000;
 
-/** Fill the (migrated, empty) tables. Deterministic in shape; ids and tokens are random. */
-export async function seed(client: pg.Client, users: number): Promise<DataSet> {
+/**
+ * Fill the (migrated, empty) tables of every client's database with the same
+ * rows. Deterministic in shape; ids and tokens are random.
+ */
+export async function seed(clients: SqlClient[], users: number): Promise<DataSet> {
 	const now = Date.now();
 	const userIds = Array.from({ length: users }, () => generateId());
 	const writerIds = userIds.slice(0, WRITERS);
@@ -33,7 +46,7 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 	const created = (i: number) => new Date(now - 30 * DAY + (i % 1000) * 60_000);
 
 	await insertRows(
-		client,
+		clients,
 		"user",
 		["id", "text"],
 		userIds.length,
@@ -57,7 +70,7 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 	);
 
 	await insertRows(
-		client,
+		clients,
 		"account",
 		["id", "text"],
 		userIds.length,
@@ -87,7 +100,7 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 	// Far from expiry and recently updated, so getSession neither refreshes nor deletes them.
 	const expiresAt = new Date(now + 7 * DAY);
 	await insertRows(
-		client,
+		clients,
 		"session",
 		["id", "text"],
 		sessionUser.length,
@@ -114,7 +127,7 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 
 	const verifications = users;
 	await insertRows(
-		client,
+		clients,
 		"verification",
 		["id", "text"],
 		verifications,
@@ -130,7 +143,7 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 
 	const counterKeys = Array.from({ length: users }, (_, i) => `counter:${i}`);
 	await insertRows(
-		client,
+		clients,
 		"rateLimit",
 		["id", "text"],
 		counterKeys.length,
@@ -144,13 +157,15 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 
 	// Autovacuum would wake at random moments and take one of the machine's cores from whichever
 	// subject is running; the schedule vacuums between operations instead (untimed).
-	const { rows } = await client.query<{ name: string }>(
-		`select c.relname as "name" from pg_catalog.pg_class c where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace`,
-	);
-	for (const { name } of rows) {
-		await client.query(`alter table ${client.escapeIdentifier(name)} set (autovacuum_enabled = false)`);
+	for (const client of clients) {
+		const { rows } = await client.query(
+			`select c.relname as "name" from pg_catalog.pg_class c where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace`,
+		);
+		for (const { name } of rows) {
+			await client.query(`alter table ${client.escapeIdentifier(String(name))} set (autovacuum_enabled = false)`);
+		}
+		await client.query("vacuum analyze");
 	}
-	await client.query("vacuum analyze");
 	return {
 		readerIds,
 		writerIds,
@@ -167,11 +182,11 @@ export async function seed(client: pg.Client, users: number): Promise<DataSet> {
 }
 
 /** Insert `verification` rows the consumeOne runs will delete one by one. */
-export async function insertVerifications(client: pg.Client, identifiers: string[]): Promise<void> {
+export async function insertVerifications(client: SqlClient, identifiers: string[]): Promise<void> {
 	const now = new Date();
 	const later = new Date(now.getTime() + DAY);
 	await insertRows(
-		client,
+		[client],
 		"verification",
 		["id", "text"],
 		identifiers.length,
@@ -188,9 +203,12 @@ export async function insertVerifications(client: pg.Client, identifiers: string
 
 type Column = [name: string, type: string];
 
-/** Insert `count` rows, `CHUNK` per statement, each column sent as one array parameter. */
+/**
+ * Insert `count` rows, `CHUNK` per statement, each column sent as one array
+ * parameter; each chunk is built once and sent to every client, so random ids are the same everywhere.
+ */
 async function insertRows(
-	client: pg.Client,
+	clients: SqlClient[],
 	table: string,
 	first: Column,
 	count: number,
@@ -198,9 +216,11 @@ async function insertRows(
 	rest: Column[],
 ): Promise<void> {
 	const columns = [first, ...rest];
-	const names = columns.map(([name]) => client.escapeIdentifier(name)).join(", ");
 	const arrays = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
-	const text = `insert into ${client.escapeIdentifier(table)} (${names}) select * from unnest(${arrays})`;
+	const texts = clients.map((client) => {
+		const names = columns.map(([name]) => client.escapeIdentifier(name)).join(", ");
+		return `insert into ${client.escapeIdentifier(table)} (${names}) select * from unnest(${arrays})`;
+	});
 	for (let start = 0; start < count; start += CHUNK) {
 		const end = Math.min(count, start + CHUNK);
 		const values: unknown[][] = columns.map(() => []);
@@ -208,7 +228,7 @@ async function insertRows(
 			const cells = row(i);
 			for (let c = 0; c < columns.length; c++) values[c].push(cells[c]);
 		}
-		await client.query(text, values);
+		for (let k = 0; k < clients.length; k++) await clients[k].query(texts[k], values);
 	}
 }
 

@@ -1,22 +1,31 @@
 /**
- * The subjects, all in this process against the same server and database:
- * the raw floor, the authpg driver packages, Better Auth's built-in Postgres
- * path and Better Auth's Drizzle adapter. Each has its own connections (a
- * pool of `poolMax`, except `@authpg/node-postgres`, which is one `pg.Client`
- * by design) and its own round-trip counter.
+ * The subjects, all in this process: the raw floor, the authpg driver
+ * packages, Better Auth's built-in Postgres path and Better Auth's Drizzle
+ * adapter, against the same server and database — the `@authpg/neon` ones
+ * through local Neon-compatible endpoints in front of it — and
+ * `@authpg/pglite` on an in-process database of its own. Each has its own
+ * connections (a pool of `poolMax`, except `@authpg/node-postgres`, which is
+ * one `pg.Client` by design, and PGlite, one session) and its own round-trip counter.
  */
+import { fromClient as neonFromClient } from "@authpg/neon";
 import { fromClient } from "@authpg/node-postgres";
+import { fromClient as pgliteFromClient } from "@authpg/pglite";
 import { fromPool } from "@authpg/pool";
 import type { BetterAuthOptions } from "@better-auth/core";
 import { drizzleAdapter } from "@better-auth/drizzle-adapter";
+import { Pool as NeonPool, neon, neonConfig } from "@neondatabase/serverless";
 import { betterAuth } from "better-auth";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import { WebSocket } from "ws";
 import { type AuthInstance, adapterTarget } from "./adapter-target.js";
 import * as drizzleSchema from "./drizzle-schema.js";
 import { floorTarget } from "./floor.js";
-import { BETTER_AUTH, FLOOR } from "./keys.js";
+import { BETTER_AUTH, FLOOR, NEON_HTTP, NEON_WS, PGLITE } from "./keys.js";
+import { type NeonLocalProcess, startNeonLocalProcess } from "./neon-local.js";
+import type { PgliteDatabase } from "./pglite-database.js";
 import { RoundTrips } from "./round-trips.js";
+import type { SqlClient } from "./seed.js";
 import type { Target } from "./target.js";
 
 /** One side of the comparison. */
@@ -29,6 +38,12 @@ export interface Subject {
 	rateLimitStorage: string;
 	target: Target;
 	roundTrips: RoundTrips;
+	/**
+	 * Set when the subject runs on a database of its own instead of the shared
+	 * server (PGlite): setup, cleanup and VACUUM go to it, and no ratio to the
+	 * floor or Better Auth is taken, since that would compare two servers.
+	 */
+	ownDatabase?: { admin: SqlClient };
 	close(): Promise<void>;
 }
 
@@ -38,21 +53,55 @@ export interface SubjectSettings {
 	poolMax: number;
 	/** Better Auth options every instance gets (the database aside). */
 	options: BetterAuthOptions;
+	/** The PGlite subject's own database, migrated and seeded; without it there is no PGlite subject. */
+	pglite?: PgliteDatabase;
 }
 
 type Stores = ReturnType<typeof fromPool>;
 
-/** Build every subject that can run here; a subject whose package is missing is reported, not fatal. */
-export async function createSubjects(settings: SubjectSettings, log: (line: string) => void): Promise<Subject[]> {
+/** Every subject key, in run order. */
+export const SUBJECT_KEYS = [
+	FLOOR,
+	"pool",
+	"node-postgres",
+	"postgres-js",
+	NEON_WS,
+	NEON_HTTP,
+	PGLITE,
+	BETTER_AUTH,
+	"drizzle",
+] as const;
+
+/**
+ * Build the subjects named in `wanted` (default: all) that can run here; a
+ * subject whose package or endpoint is missing is reported, not fatal.
+ */
+export async function createSubjects(
+	settings: SubjectSettings,
+	log: (line: string) => void,
+	wanted: readonly string[] = SUBJECT_KEYS,
+): Promise<Subject[]> {
 	const subjects: Subject[] = [];
-	subjects.push(await floor(settings));
-	subjects.push(await authpgPool(settings));
-	subjects.push(await authpgNodePostgres(settings));
-	const postgresJs = await authpgPostgresJs(settings);
-	if (typeof postgresJs === "string") log(`@authpg/postgres-js: skipped (${postgresJs})`);
-	else subjects.push(postgresJs);
-	subjects.push(await betterAuthKysely(settings));
-	subjects.push(await betterAuthDrizzle(settings));
+	const want = (key: string) => wanted.includes(key);
+	if (want(FLOOR)) subjects.push(await floor(settings));
+	if (want("pool")) subjects.push(await authpgPool(settings));
+	if (want("node-postgres")) subjects.push(await authpgNodePostgres(settings));
+	if (want("postgres-js")) {
+		const postgresJs = await authpgPostgresJs(settings);
+		if (typeof postgresJs === "string") log(`@authpg/postgres-js: skipped (${postgresJs})`);
+		else subjects.push(postgresJs);
+	}
+	if (want(NEON_WS) || want(NEON_HTTP)) {
+		const neonSubjects = await authpgNeon(settings, { ws: want(NEON_WS), http: want(NEON_HTTP) });
+		if (typeof neonSubjects === "string") log(`@authpg/neon: skipped (${neonSubjects})`);
+		else subjects.push(...neonSubjects);
+	}
+	if (want(PGLITE)) {
+		if (settings.pglite) subjects.push(await authpgPglite(settings, settings.pglite));
+		else log("@authpg/pglite: skipped (no PGlite database was prepared)");
+	}
+	if (want(BETTER_AUTH)) subjects.push(await betterAuthKysely(settings));
+	if (want("drizzle")) subjects.push(await betterAuthDrizzle(settings));
 	return subjects;
 }
 
@@ -190,6 +239,119 @@ async function authpgPostgresJs(settings: SubjectSettings): Promise<Subject | st
 		async close() {
 			await stores.close();
 			await sql.end();
+		},
+	};
+}
+
+/**
+ * `@authpg/neon` through the local Neon-compatible endpoints (a child process,
+ * see neon-local.ts) in front of the shared server: `neon-ws` sends every
+ * statement over the serverless driver's WebSocket `Pool`, `neon-http` sends
+ * single statements over SQL-over-HTTP and transactions over the `Pool`, as
+ * the package's defaults do. Both are `fromClient` over a `neon()` and a
+ * `Pool` of `poolMax` created here, so their statements can be counted: every
+ * `query` of the pool's clients and every `sql.query` (one HTTP request each).
+ * `neonConfig` is global to the driver; only these subjects use it.
+ */
+async function authpgNeon(
+	settings: SubjectSettings,
+	which: { ws: boolean; http: boolean },
+): Promise<Subject[] | string> {
+	let local: NeonLocalProcess;
+	try {
+		local = await startNeonLocalProcess();
+	} catch (error) {
+		return error instanceof Error ? error.message : String(error);
+	}
+	Object.assign(neonConfig, local.settings);
+	neonConfig.webSocketConstructor = WebSocket;
+	// The endpoints outlive whichever Neon subject closes first.
+	let users = (which.ws ? 1 : 0) + (which.http ? 1 : 0);
+	const release = async () => {
+		if (--users === 0) await local.close();
+	};
+	const standIn =
+		"The endpoint is a local stand-in (the conformance suite's, in a child process, in front of the same server), so the figures measure the Neon serverless driver plus that proxy on this machine, not Neon's cloud.";
+
+	const build = async (transport: "websocket" | "http"): Promise<Subject> => {
+		const roundTrips = new RoundTrips();
+		const pool = new NeonPool({ connectionString: settings.url, max: settings.poolMax });
+		pool.on("error", () => {});
+		// Neon's Pool is pg's Pool (a fork of it): same "connect" event, same client.query.
+		roundTrips.watchPool(pool as unknown as pg.Pool);
+		const sql = neon(settings.url);
+		const query = sql.query;
+		sql.query = ((...args: Parameters<typeof query>) => {
+			roundTrips.count++;
+			return query(...args);
+		}) as typeof query;
+		const stores = neonFromClient(sql, { pool, statements: transport });
+		const close = async () => {
+			await stores.close();
+			await pool.end();
+		};
+		try {
+			const { options, rateLimit } = authpgOptions(stores, settings);
+			const target = await adapterTarget(auth(options));
+			const ws = transport === "websocket";
+			return {
+				key: ws ? NEON_WS : NEON_HTTP,
+				label: ws
+					? "@authpg/neon (WebSocket, via local wsproxy)"
+					: "@authpg/neon (HTTP, via local SQL-over-HTTP endpoint)",
+				description: ws
+					? `fromClient(neon(), { pool: new Pool(), statements: "websocket" }): every statement over @neondatabase/serverless's WebSocket Pool, through a local WebSocket-to-TCP relay. ${standIn}`
+					: `fromClient(neon(), { pool: new Pool() }): single statements as SQL-over-HTTP requests (fetch), transactions over the WebSocket Pool, through a local endpoint speaking Neon's /sql protocol (a pg.Pool of 10 behind it). ${standIn}`,
+				rateLimitStorage: rateLimit,
+				target,
+				roundTrips,
+				async close() {
+					try {
+						await close();
+					} finally {
+						await release();
+					}
+				},
+			};
+		} catch (error) {
+			await close().catch(() => {});
+			throw error;
+		}
+	};
+	const subjects: Subject[] = [];
+	try {
+		if (which.ws) subjects.push(await build("websocket"));
+		if (which.http) subjects.push(await build("http"));
+	} catch (error) {
+		for (const subject of subjects) await subject.close().catch(() => {});
+		await local.close();
+		throw error;
+	}
+	return subjects;
+}
+
+/**
+ * `@authpg/pglite` over the in-process PGlite database prepared (migrated and
+ * seeded with the shared server's rows) before the subjects are built. PGlite
+ * is one session: concurrent callers queue on it, as on `@authpg/node-postgres`.
+ */
+async function authpgPglite(settings: SubjectSettings, database: PgliteDatabase): Promise<Subject> {
+	const roundTrips = new RoundTrips();
+	roundTrips.watchPglite(database.pglite);
+	const stores = pgliteFromClient(database.pglite);
+	const { options, rateLimit } = authpgOptions(stores, settings);
+	return {
+		key: PGLITE,
+		label: "@authpg/pglite (in-process WASM Postgres, own database)",
+		description:
+			"fromClient(await PGlite.create()): Postgres compiled to WASM, inside this process, one session (concurrent callers queue), on an in-memory database of its own seeded with the same rows — NOT the shared server. Ratios to the floor and Better Auth would compare two different servers, so none is given (—); the database's own work runs in this process and counts in its client CPU per call.",
+		rateLimitStorage: rateLimit,
+		target: await adapterTarget(auth(options)),
+		roundTrips,
+		ownDatabase: { admin: database.admin },
+		async close() {
+			await stores.close();
+			await database.close();
 		},
 	};
 }

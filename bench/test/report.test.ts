@@ -71,6 +71,20 @@ describe("summarise", () => {
 		expect(rows.find((r) => r.subject === "floor")!.vsFloor).toBe(1);
 	});
 
+	it("takes no ratio for a subject on a database of its own, and leaves the others' alone", () => {
+		const own = { ...subject("pglite"), ownDatabase: { admin: {} } } as Subject;
+		const withOwn = summarise([
+			...measured,
+			{ operation: op("findOneByToken"), subject: own, concurrency: 1, samples: [sample(4000, 2, 2, [1, 1])] },
+		]);
+		expect(withOwn.find((r) => r.subject === "pglite")).toMatchObject({
+			opsPerSec: 4000,
+			vsBetterAuth: null,
+			vsFloor: null,
+		});
+		expect(withOwn.find((r) => r.subject === "pool")).toMatchObject({ vsBetterAuth: 3, vsFloor: 0.75 });
+	});
+
 	it("counts round trips per call and pools latencies over the rounds", () => {
 		expect(pool.roundTrips).toBe(1);
 		expect(rows.find((r) => r.subject === "better-auth")!.roundTrips).toBe(2);
@@ -143,6 +157,13 @@ describe("chartSvg", () => {
 		expect(svg).toContain("a &amp; b");
 		expect(svg).toContain("3.00×");
 		expect(svg).toContain("0.50×");
+	});
+	it("leaves out of bars and legend a subject with no ratio (a database of its own)", () => {
+		const rows = [row("pool", 3), row("better-auth", 1), { ...row("pglite", 2), vsBetterAuth: null }] as ResultRow[];
+		const svg = chartSvg(rows, "caption");
+		expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="9"/g)).toHaveLength(1);
+		expect(svg).toContain(">pool<");
+		expect(svg).not.toContain("pglite");
 	});
 	function row(subject: string, vsBetterAuth: number): ResultRow {
 		return {
