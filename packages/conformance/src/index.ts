@@ -1,5 +1,6 @@
 export { type CountingDriver, countingDriver } from "./counting-driver.js";
 export * from "./database.js";
+export { type DriverTestSchema, type DriverTestSchemaOptions, driverTestSchema } from "./driver-test-schema.js";
 export {
 	findPgCronServer,
 	type PgCronServer,

@@ -1,40 +1,15 @@
-import { startTestDatabase, type TestDatabase } from "@authpg/conformance";
-import { type Driver, kyselyDialect, TransactionRolledBackError } from "@authpg/core";
+import { driverTestSchema } from "@authpg/conformance";
+import { kyselyDialect } from "@authpg/core";
 import { type Generated, Kysely } from "kysely";
 import { Client } from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDriver, nodePostgresDriver } from "../src/index.js";
 
+// The Driver contract itself (values, SQLSTATEs, transactions, savepoints, a finished tx) is the conformance
+// suite's "Driver contract" block; this file keeps what is node-postgres's own: one client, shared in call order.
 // The file has a database of its own, so a fixed schema name cannot collide with another run.
 const schema = "authpg_np";
-const items = `"${schema}".items`;
-
-let database: TestDatabase;
-let url: string;
-let admin: Client;
-
-beforeAll(async () => {
-	database = await startTestDatabase({ prefix: "node_postgres" });
-	url = database.url;
-	admin = new Client({ connectionString: url });
-	await admin.connect();
-	await admin.query(`create schema "${schema}"`);
-	await admin.query(`create table ${items} (id serial primary key, label text not null)`);
-});
-
-afterAll(async () => {
-	await admin?.end();
-	await database?.close();
-});
-
-beforeEach(async () => {
-	await admin.query(`truncate ${items} restart identity`);
-});
-
-async function labels(): Promise<string[]> {
-	const { rows } = await admin.query(`select label from ${items} order by id`);
-	return rows.map((row) => row.label);
-}
+const db = driverTestSchema({ prefix: "node_postgres", schema });
 
 /** A client whose `query` records how many calls were in flight at once and the configs it was given. */
 function instrumented(config: string): {
@@ -64,7 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("node-postgres driver", () => {
 	it("a statement sent through the driver from inside its own transaction joins it; others wait", async () => {
-		const driver = createDriver(url);
+		const driver = createDriver(db.url);
 		try {
 			let started!: () => void;
 			const isStarted = new Promise<void>((resolve) => {
@@ -76,10 +51,10 @@ describe("node-postgres driver", () => {
 			});
 			const failure = new Error("roll back");
 			const transaction = driver.transaction(async (tx) => {
-				await tx.query(`insert into ${items} (label) values ($1)`, ["via tx"]);
+				await tx.query(`insert into ${db.items} (label) values ($1)`, ["via tx"]);
 				// Through the driver itself, as a store shared with the application would: no deadlock, same transaction.
-				await driver.query(`insert into ${items} (label) values ($1)`, ["via driver"]);
-				const seen = await driver.query<{ n: number }>(`select count(*)::int as n from ${items}`, []);
+				await driver.query(`insert into ${db.items} (label) values ($1)`, ["via driver"]);
+				const seen = await driver.query<{ n: number }>(`select count(*)::int as n from ${db.items}`, []);
 				expect(seen.rows[0]?.n).toBe(2);
 				started();
 				await released;
@@ -87,7 +62,7 @@ describe("node-postgres driver", () => {
 			});
 			await isStarted;
 			let outsideDone = false;
-			const outside = driver.query<{ n: number }>(`select count(*)::int as n from ${items}`, []).then((r) => {
+			const outside = driver.query<{ n: number }>(`select count(*)::int as n from ${db.items}`, []).then((r) => {
 				outsideDone = true;
 				return r;
 			});
@@ -96,7 +71,7 @@ describe("node-postgres driver", () => {
 			release();
 			await expect(transaction).rejects.toBe(failure);
 			expect((await outside).rows[0]?.n).toBe(0);
-			expect(await labels()).toEqual([]);
+			expect(await db.labels()).toEqual([]);
 		} finally {
 			await driver.close();
 		}
@@ -105,12 +80,12 @@ describe("node-postgres driver", () => {
 	it("connects lazily, on the first statement", async () => {
 		const appName = `authpg_lazy_${Math.random().toString(36).slice(2, 8)}`;
 		const driver = createDriver({
-			connectionString: url,
+			connectionString: db.url,
 			application_name: appName,
 		});
 		const count = async () =>
 			Number(
-				(await admin.query("select count(*) from pg_stat_activity where application_name = $1", [appName])).rows[0]
+				(await db.admin.query("select count(*) from pg_stat_activity where application_name = $1", [appName])).rows[0]
 					.count,
 			);
 		try {
@@ -123,23 +98,26 @@ describe("node-postgres driver", () => {
 	});
 
 	it("never has two statements in flight on the client, and runs them in call order", async () => {
-		const probe = instrumented(url);
+		const probe = instrumented(db.url);
 		const driver = nodePostgresDriver(probe.client, { ownsClient: true });
 		try {
 			await Promise.all(
 				Array.from({ length: 40 }, (_, i) =>
-					driver.query(`insert into ${items} (label) select $1 from pg_sleep($2)`, [`n${i}`, i % 3 === 0 ? 0.005 : 0]),
+					driver.query(`insert into ${db.items} (label) select $1 from pg_sleep($2)`, [
+						`n${i}`,
+						i % 3 === 0 ? 0.005 : 0,
+					]),
 				),
 			);
 			expect(probe.maxInFlight()).toBe(1);
-			expect(await labels()).toEqual(Array.from({ length: 40 }, (_, i) => `n${i}`));
+			expect(await db.labels()).toEqual(Array.from({ length: 40 }, (_, i) => `n${i}`));
 		} finally {
 			await driver.close();
 		}
 	});
 
 	it("holds outside callers while a transaction runs; they see its committed data", async () => {
-		const driver = createDriver(url);
+		const driver = createDriver(db.url);
 		try {
 			const events: string[] = [];
 			let inserted!: () => void;
@@ -147,14 +125,14 @@ describe("node-postgres driver", () => {
 				inserted = resolve;
 			});
 			const transaction = driver.transaction(async (tx) => {
-				await tx.query(`insert into ${items} (label) values ($1)`, ["in-tx"]);
+				await tx.query(`insert into ${db.items} (label) values ($1)`, ["in-tx"]);
 				inserted();
 				await sleep(150);
-				await tx.query(`insert into ${items} (label) values ($1)`, ["in-tx-2"]);
+				await tx.query(`insert into ${db.items} (label) values ($1)`, ["in-tx-2"]);
 				events.push("tx body done");
 			});
 			await insertedSignal;
-			const outside = driver.query<{ count: string }>(`select count(*) from ${items}`, []).then((result) => {
+			const outside = driver.query<{ count: string }>(`select count(*) from ${db.items}`, []).then((result) => {
 				events.push("outside done");
 				return result;
 			});
@@ -168,107 +146,8 @@ describe("node-postgres driver", () => {
 		}
 	});
 
-	it("rolls back and rethrows when the callback throws", async () => {
-		const driver = createDriver(url);
-		try {
-			const boom = new Error("boom");
-			await expect(
-				driver.transaction(async (tx) => {
-					await tx.query(`insert into ${items} (label) values ($1)`, ["doomed"]);
-					throw boom;
-				}),
-			).rejects.toBe(boom);
-			expect(await labels()).toEqual([]);
-			// The connection is usable again, outside any transaction.
-			const { rows } = await driver.query<{ now: string }>(
-				"select current_setting('transaction_isolation') as now",
-				[],
-			);
-			expect(rows).toHaveLength(1);
-		} finally {
-			await driver.close();
-		}
-	});
-
-	it("rolls a failed savepoint back and keeps the outer work", async () => {
-		const driver = createDriver(url);
-		try {
-			const result = await driver.transaction(async (tx) => {
-				await tx.query(`insert into ${items} (label) values ($1)`, ["outer-1"]);
-				await expect(
-					tx.transaction(async (inner) => {
-						await inner.query(`insert into ${items} (label) values ($1)`, ["inner-lost"]);
-						await inner.query("select 1/0", []);
-					}),
-				).rejects.toThrow(/division by zero/);
-				const kept = await tx.transaction(async (inner) => {
-					await inner.query(`insert into ${items} (label) values ($1)`, ["inner-kept"]);
-					return inner.transaction(async (deeper) => {
-						await deeper.query(`insert into ${items} (label) values ($1)`, ["deeper-kept"]);
-						return "deep";
-					});
-				});
-				await tx.query(`insert into ${items} (label) values ($1)`, ["outer-2"]);
-				return kept;
-			});
-			expect(result).toBe("deep");
-			expect(await labels()).toEqual(["outer-1", "inner-kept", "deeper-kept", "outer-2"]);
-		} finally {
-			await driver.close();
-		}
-	});
-
-	it("reports a commit that Postgres turned into a rollback", async () => {
-		const driver = createDriver(url);
-		try {
-			await expect(
-				driver.transaction(async (tx) => {
-					await tx.query(`insert into ${items} (label) values ($1)`, ["lost"]);
-					await tx.query("select 1/0", []).catch(() => {});
-					return "pretends to succeed";
-				}),
-			).rejects.toBeInstanceOf(TransactionRolledBackError);
-			expect(await labels()).toEqual([]);
-		} finally {
-			await driver.close();
-		}
-	});
-
-	it("refuses statements on a transaction's tx after it finished", async () => {
-		const driver = createDriver(url);
-		try {
-			let leaked: Driver | undefined;
-			await driver.transaction(async (tx) => {
-				leaked = tx;
-			});
-			await expect(leaked?.query("select 1", [])).rejects.toThrow(/already finished/);
-		} finally {
-			await driver.close();
-		}
-	});
-
-	it("reuses a named prepared statement", async () => {
-		const driver = createDriver(url);
-		try {
-			expect(driver.capabilities.preparedStatements).toBe(true);
-			const name = `authpg_t_${Math.random().toString(36).slice(2, 10)}`;
-			for (const label of ["a", "b", "c"]) {
-				await driver.query(`insert into ${items} (label) values ($1)`, [label], { name });
-			}
-			// pg_prepared_statements is per session: the driver's one connection answers for itself.
-			const { rows } = await driver.query<{ executions: number }>(
-				"select generic_plans + custom_plans as executions from pg_prepared_statements where name = $1",
-				[name],
-			);
-			expect(rows).toEqual([{ executions: "3" }]);
-			expect(await labels()).toEqual(["a", "b", "c"]);
-		} finally {
-			await driver.close();
-		}
-	});
-
 	it("keeps at most maxPreparedStatements names, deallocating the least recently used", async () => {
-		const driver = createDriver(url, { maxPreparedStatements: 2 });
+		const driver = createDriver(db.url, { maxPreparedStatements: 2 });
 		const prepared = async () =>
 			(
 				await driver.query<{ name: string }>(
@@ -292,14 +171,14 @@ describe("node-postgres driver", () => {
 	});
 
 	it("sends no statement name when prepared statements are off", async () => {
-		const probe = instrumented(url);
+		const probe = instrumented(db.url);
 		const driver = nodePostgresDriver(probe.client, {
 			ownsClient: true,
 			preparedStatements: false,
 		});
 		try {
 			expect(driver.capabilities.preparedStatements).toBe(false);
-			await driver.query(`insert into ${items} (label) values ($1)`, ["x"], {
+			await driver.query(`insert into ${db.items} (label) values ($1)`, ["x"], {
 				name: "authpg_off_1",
 			});
 			await driver.transaction((tx) => tx.query("select 1", [], { name: "authpg_off_2" }));
@@ -314,33 +193,11 @@ describe("node-postgres driver", () => {
 		}
 	});
 
-	it("hands back timestamptz as Date, jsonb parsed, arrays as arrays", async () => {
-		const driver = createDriver(url);
-		try {
-			const { rows } = await driver.query<Record<string, unknown>>(
-				`select $1::timestamptz as at, $2::jsonb as doc, $3::text[] as tags, $4::int8[] as nums,
-				        $5::int8 as big, true as yes, 7::int4 as small`,
-				["2024-05-06T07:08:09.123Z", JSON.stringify({ a: [1, "x"] }), ["a", "b,c"], ["1", "9007199254740993"], "42"],
-			);
-			const row = rows[0];
-			expect(row.at).toBeInstanceOf(Date);
-			expect((row.at as Date).toISOString()).toBe("2024-05-06T07:08:09.123Z");
-			expect(row.doc).toEqual({ a: [1, "x"] });
-			expect(row.tags).toEqual(["a", "b,c"]);
-			expect(row.nums).toEqual(["1", "9007199254740993"]);
-			expect(row.big).toBe("42");
-			expect(row.yes).toBe(true);
-			expect(row.small).toBe(7);
-		} finally {
-			await driver.close();
-		}
-	});
-
 	it("opens a new connection after the old one was lost (owned client)", async () => {
-		const driver = createDriver(url);
+		const driver = createDriver(db.url);
 		try {
 			const first = (await driver.query<{ pid: number }>("select pg_backend_pid() as pid", [])).rows[0].pid;
-			await admin.query("select pg_terminate_backend($1)", [first]);
+			await db.admin.query("select pg_terminate_backend($1)", [first]);
 			await sleep(100);
 			// The statement in flight when the socket dies may fail; the one after it must not.
 			await driver.query("select 1", []).catch(() => {});
@@ -352,8 +209,8 @@ describe("node-postgres driver", () => {
 	});
 
 	it("holds outside statements until a Kysely transaction on it commits", async () => {
-		const driver = createDriver(url);
-		const db = new Kysely<{ items: { id: Generated<number>; label: string } }>({
+		const driver = createDriver(db.url);
+		const kysely = new Kysely<{ items: { id: Generated<number>; label: string } }>({
 			dialect: kyselyDialect(driver),
 		}).withSchema(schema);
 		try {
@@ -362,14 +219,14 @@ describe("node-postgres driver", () => {
 			const isInside = new Promise<void>((resolve) => {
 				inside = resolve;
 			});
-			const trx = db.transaction().execute(async (t) => {
+			const trx = kysely.transaction().execute(async (t) => {
 				await t.insertInto("items").values({ label: "tx" }).execute();
 				inside();
 				await sleep(100);
 				order.push("tx body done");
 			});
 			await isInside;
-			const outside = db
+			const outside = kysely
 				.selectFrom("items")
 				.select("label")
 				.execute()
@@ -382,13 +239,13 @@ describe("node-postgres driver", () => {
 			expect(await outside).toEqual([{ label: "tx" }]);
 			expect(order).toEqual(["tx body done", "outside done"]);
 		} finally {
-			await db.destroy();
+			await kysely.destroy();
 			await driver.close();
 		}
 	});
 
 	it("leaves a client it does not own open, and refuses statements once closed", async () => {
-		const client = new Client({ connectionString: url });
+		const client = new Client({ connectionString: db.url });
 		await client.connect();
 		const driver = nodePostgresDriver(client);
 		try {

@@ -1,48 +1,30 @@
-import { startTestDatabase, type TestDatabase } from "@authpg/conformance";
-import { type Driver, QueryError } from "@authpg/core";
-import postgres, { type Sql } from "postgres";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { driverTestSchema } from "@authpg/conformance";
+import type { Driver } from "@authpg/core";
+import postgres from "postgres";
+import { describe, expect, it } from "vitest";
 import { createDriver, createStores, fromClient, postgresJsDriver } from "../src/index.js";
 
+// The Driver contract itself (values, SQLSTATEs, affected rows, transactions, savepoints, a finished tx) is
+// the conformance suite's "Driver contract" block; this file keeps what is postgres.js's own: its parsers and
+// parameter typing, an application's instance, connections lost mid-transaction, statement naming, lifecycle.
 // The file has a database of its own, so a fixed schema name cannot collide with another run.
 const schema = "authpg_pgjs";
-const items = `"${schema}".items`;
-
-let database: TestDatabase;
-let url: string;
-let admin: Sql;
-
-beforeAll(async () => {
-	database = await startTestDatabase({ prefix: "postgres_js" });
-	url = database.url;
-	admin = postgres(url, { max: 1, onnotice: () => {} });
-	await admin.unsafe(`create schema "${schema}"`);
-	await admin.unsafe(`create table ${items} (id serial primary key, label text not null unique, doc jsonb)`);
-	await admin.unsafe(
-		`create table "${schema}".keyed (id uuid primary key, n integer not null, big bigint, tags text[], at timestamptz)`,
-	);
+const db = driverTestSchema({
+	prefix: "postgres_js",
+	schema,
+	tables: {
+		items: "id serial primary key, label text not null unique, doc jsonb",
+		keyed: "id uuid primary key, n integer not null, big bigint, tags text[], at timestamptz",
+	},
 });
-
-afterAll(async () => {
-	await admin?.end();
-	await database?.close();
-});
-
-beforeEach(async () => {
-	await admin.unsafe(`truncate ${items}, "${schema}".keyed restart identity`);
-});
-
-async function labels(): Promise<string[]> {
-	const rows = await admin.unsafe(`select label from ${items} order by id`);
-	return rows.map((row) => row.label as string);
-}
 
 /** Connections open to the test database under `name` (postgres.js connects lazily, so this counts real use). */
 async function connectionsNamed(name: string): Promise<number> {
-	const [row] = await admin.unsafe("select count(*)::int as n from pg_stat_activity where application_name = $1", [
-		name,
-	]);
-	return row.n as number;
+	const { rows } = await db.admin.query<{ n: number }>(
+		"select count(*)::int as n from pg_stat_activity where application_name = $1",
+		[name],
+	);
+	return rows[0]?.n ?? 0;
 }
 
 /** Wait until `name` has `n` connections: a backend leaves pg_stat_activity a moment after its client hung up. */
@@ -91,57 +73,8 @@ async function withDriver(driver: Driver, fn: (driver: Driver) => Promise<void>)
 }
 
 describe("postgres.js driver: values", () => {
-	it("hands back timestamptz as Date, jsonb parsed, arrays as arrays, int8 and numeric as exact strings", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			const { rows } = await driver.query<Record<string, unknown>>(
-				`select $1::timestamptz as at, $2::jsonb as doc, $3::text[] as tags, $4::int8[] as nums, $5::int8 as big,
-				        $6::int4 as small, $7::bool as yes, $8::numeric as exact, $9::timestamptz[] as ats,
-				        $10::jsonb[] as docs, $11::json as plain, null::text as nothing, 1.5::float8 as float,
-				        '\\x00ff10'::bytea as bytes, $12::uuid[] as ids, '{{1,2},{3,NULL}}'::int4[] as grid,
-				        '[0:1]={7,8}'::int4[] as bounded`,
-				[
-					"2024-05-06T07:08:09.123Z",
-					JSON.stringify({ a: [1, "x"], user_id: 2 }),
-					["a", "b,c", 'q"uote', "back\\slash", "{brace}", "NULL", "", null, "émoji 😀"],
-					["1", "9007199254740993"],
-					"9007199254740993",
-					"42",
-					true,
-					"12345678901234567890.123",
-					["2024-01-02T03:04:05.678Z", null],
-					[JSON.stringify({ k: 1 }), JSON.stringify([2])],
-					JSON.stringify("just a string"),
-					["00000000-0000-0000-0000-000000000001"],
-				],
-			);
-			const row = rows[0];
-			expect(row.at).toBeInstanceOf(Date);
-			expect((row.at as Date).toISOString()).toBe("2024-05-06T07:08:09.123Z");
-			expect(row.doc).toEqual({ a: [1, "x"], user_id: 2 });
-			expect(row.tags).toEqual(["a", "b,c", 'q"uote', "back\\slash", "{brace}", "NULL", "", null, "émoji 😀"]);
-			expect(row.nums).toEqual(["1", "9007199254740993"]);
-			expect(row.big).toBe("9007199254740993");
-			expect(row.small).toBe(42);
-			expect(row.yes).toBe(true);
-			expect(row.exact).toBe("12345678901234567890.123");
-			expect((row.ats as Date[])[0].toISOString()).toBe("2024-01-02T03:04:05.678Z");
-			expect((row.ats as unknown[])[1]).toBeNull();
-			expect(row.docs).toEqual([{ k: 1 }, [2]]);
-			expect(row.plain).toBe("just a string");
-			expect(row.nothing).toBeNull();
-			expect(row.float).toBe(1.5);
-			expect(Array.from(row.bytes as Uint8Array)).toEqual([0, 255, 16]);
-			expect(row.ids).toEqual(["00000000-0000-0000-0000-000000000001"]);
-			expect(row.grid).toEqual([
-				[1, 2],
-				[3, null],
-			]);
-			expect(row.bounded).toEqual([7, 8]);
-		});
-	});
-
 	it("parses timestamps Date.parse gets wrong: early years, BC, second offsets, infinity, microseconds", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 			await driver.query("set timezone to 'Asia/Kolkata'", []);
 			const { rows } = await driver.query<Record<string, unknown>>(
 				`select '0099-03-04 05:06:07+00'::timestamptz as early, '0044-03-15 12:00:00+00 BC'::timestamptz as bc,
@@ -161,7 +94,7 @@ describe("postgres.js driver: values", () => {
 	});
 
 	it("sends Dates, arrays, numbers, booleans, null and JSON text so Postgres infers each type", async () => {
-		await withDriver(createDriver(url), async (driver) => {
+		await withDriver(createDriver(db.url), async (driver) => {
 			const at = new Date("2023-12-31T23:59:59.999Z");
 			const ids = ["00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"];
 			await driver.query(`insert into "${schema}".keyed (id, n, big, tags, at) values ($1, $2, $3, $4, $5)`, [
@@ -179,8 +112,8 @@ describe("postgres.js driver: values", () => {
 				null,
 			]);
 			// A JSON text for a jsonb column is stored as the document, not as a JSON string.
-			await driver.query(`insert into ${items} (label, doc) values ($1, $2)`, ["j", JSON.stringify({ a: 1 })]);
-			const doc = await driver.query<{ kind: string }>(`select jsonb_typeof(doc) as kind from ${items}`, []);
+			await driver.query(`insert into ${db.items} (label, doc) values ($1, $2)`, ["j", JSON.stringify({ a: 1 })]);
+			const doc = await driver.query<{ kind: string }>(`select jsonb_typeof(doc) as kind from ${db.items}`, []);
 			expect(doc.rows).toEqual([{ kind: "object" }]);
 
 			const keyed = `"${schema}".keyed`;
@@ -209,31 +142,22 @@ describe("postgres.js driver: values", () => {
 		});
 	});
 
-	it("returns affected counts and the last result of a parameterless multi-statement text", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			const insert = await driver.query(`insert into ${items} (label) values ($1), ($2), ($3)`, ["a", "b", "c"]);
-			expect(insert).toEqual({ rows: [], rowCount: 3 });
-			const update = await driver.query(`update ${items} set label = label || '!' where label <> $1`, ["a"]);
-			expect(update.rowCount).toBe(2);
-			const multi = await driver.query(`select 1 as one; select label from ${items} order by id`, []);
+	it("returns the last result of a parameterless multi-statement text", async () => {
+		await withDriver(createDriver(db.url), async (driver) => {
+			await driver.query(`insert into ${db.items} (label) values ($1), ($2), ($3)`, ["a", "b", "c"]);
+			const multi = await driver.query(
+				`update ${db.items} set label = label || '!' where label <> 'a'; select label from ${db.items} order by id`,
+				[],
+			);
 			expect(multi.rows).toEqual([{ label: "a" }, { label: "b!" }, { label: "c!" }]);
 			expect(multi.rowCount).toBe(3);
-		});
-	});
-
-	it("reports the SQLSTATE of a failed statement, and the core's QueryError carries it", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			await driver.query(`insert into ${items} (label) values ($1)`, ["dup"]);
-			const error = await driver.query(`insert into ${items} (label) values ($1)`, ["dup"]).catch((e: unknown) => e);
-			expect(error).toMatchObject({ code: "23505" });
-			expect(new QueryError("create", "items", error).sqlState).toBe("23505");
 		});
 	});
 });
 
 describe("postgres.js driver: an application's instance", () => {
 	it("reads the same values whatever the instance's own types and value transforms say", async () => {
-		const sql = postgres(url, {
+		const sql = postgres(db.url, {
 			max: 2,
 			fetch_types: false,
 			types: {
@@ -266,7 +190,7 @@ describe("postgres.js driver: an application's instance", () => {
 	it("keeps column names for an instance that renames them (postgres.camel) on a derived instance that close() ends", async () => {
 		// The derived instance keeps the application's connection options, application_name included.
 		const app = "authpg-camel-app";
-		const sql = postgres(url, { max: 1, transform: postgres.camel, connection: { application_name: app } });
+		const sql = postgres(db.url, { max: 1, transform: postgres.camel, connection: { application_name: app } });
 		try {
 			const [own] = await sql`select 1 as user_id`;
 			expect(own).toEqual({ userId: 1 });
@@ -299,7 +223,7 @@ describe("postgres.js driver: an application's instance", () => {
 
 	it("uses the application's connections when the instance renames nothing, and leaves them open", async () => {
 		const app = "authpg-shared-app";
-		const sql = postgres(url, { max: 1, connection: { application_name: app } });
+		const sql = postgres(db.url, { max: 1, connection: { application_name: app } });
 		try {
 			const stores = fromClient(sql);
 			const [{ pid: appPid }] = await sql`select pg_backend_pid() as pid`;
@@ -318,7 +242,7 @@ describe("postgres.js driver: an application's instance", () => {
 
 describe("postgres.js driver: transactions", () => {
 	it("commits, and runs concurrent transactions on separate connections", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 4 }), async (driver) => {
+		await withDriver(createDriver({ connectionString: db.url, max: 4 }), async (driver) => {
 			let firstInside!: () => void;
 			const firstIsInside = new Promise<void>((resolve) => {
 				firstInside = resolve;
@@ -329,7 +253,7 @@ describe("postgres.js driver: transactions", () => {
 			});
 			// The first transaction waits for the second to start: a driver that serialised them would hang.
 			const first = driver.transaction(async (tx) => {
-				await tx.query(`insert into ${items} (label) values ($1)`, ["first"]);
+				await tx.query(`insert into ${db.items} (label) values ($1)`, ["first"]);
 				firstInside();
 				await secondStarted;
 				return (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
@@ -337,114 +261,17 @@ describe("postgres.js driver: transactions", () => {
 			await firstIsInside;
 			const second = driver.transaction(async (tx) => {
 				markSecond();
-				await tx.query(`insert into ${items} (label) values ($1)`, ["second"]);
+				await tx.query(`insert into ${db.items} (label) values ($1)`, ["second"]);
 				return (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
 			});
 			const [a, b] = await Promise.all([first, second]);
 			expect(a).not.toBe(b);
-			expect((await labels()).sort()).toEqual(["first", "second"]);
-		});
-	});
-
-	it("rolls back and rethrows the callback's own error", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
-			const boom = new Error("boom");
-			await expect(
-				driver.transaction(async (tx) => {
-					await tx.query(`insert into ${items} (label) values ($1)`, ["doomed"]);
-					throw boom;
-				}),
-			).rejects.toBe(boom);
-			expect(await labels()).toEqual([]);
-			// With max 1 this only resolves if the transaction gave its connection back.
-			expect((await driver.query("select 1 as n", [])).rows).toEqual([{ n: 1 }]);
-		});
-	});
-
-	it("rolls back when a statement fails, even if the callback caught the error", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			await expect(
-				driver.transaction(async (tx) => {
-					await tx.query(`insert into ${items} (label) values ($1)`, ["lost"]);
-					await tx.query("select 1/0", []).catch(() => {});
-				}),
-			).rejects.toMatchObject({ code: "22012" });
-			expect(await labels()).toEqual([]);
-		});
-	});
-
-	it("rolls a failed savepoint back and keeps the outer work", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			await driver.transaction(async (tx) => {
-				await tx.query(`insert into ${items} (label) values ($1)`, ["outer-1"]);
-				await expect(
-					tx.transaction(async (inner) => {
-						await inner.query(`insert into ${items} (label) values ($1)`, ["inner-lost"]);
-						await inner.query(`insert into ${items} (label) values ($1)`, ["outer-1"]); // unique violation
-					}),
-				).rejects.toMatchObject({ code: "23505" });
-				await tx.transaction((inner) => inner.query(`insert into ${items} (label) values ($1)`, ["inner-kept"]));
-				await tx.query(`insert into ${items} (label) values ($1)`, ["outer-2"]);
-			});
-			expect(await labels()).toEqual(["outer-1", "inner-kept", "outer-2"]);
-		});
-	});
-
-	it("runs sibling savepoints one after another, so rolling one back cannot undo the other", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			await driver.transaction(async (tx) => {
-				let releaseFirst!: () => void;
-				const firstMayEnd = new Promise<void>((resolve) => {
-					releaseFirst = resolve;
-				});
-				const first = tx.transaction(async (inner) => {
-					await inner.query(`insert into ${items} (label) values ($1)`, ["first-undone"]);
-					await firstMayEnd;
-					throw new Error("undo first");
-				});
-				const second = tx.transaction((inner) => inner.query(`insert into ${items} (label) values ($1)`, ["second"]));
-				// Interleaved, the second insert would land inside the first savepoint and be rolled back with it.
-				setTimeout(releaseFirst, 50);
-				await expect(first).rejects.toThrow("undo first");
-				await second;
-			});
-			expect(await labels()).toEqual(["second"]);
-		});
-	});
-
-	it("returns the callback's value as it is (postgres.js would await the elements of an array)", async () => {
-		await withDriver(createDriver(url), async (driver) => {
-			const pending = Promise.resolve("resolved");
-			const value = [pending, { a: 1 }];
-			const result = await driver.transaction(async () => value);
-			expect(result).toBe(value);
-			expect(result[0]).toBe(pending);
-			const nested = await driver.transaction((tx) => tx.transaction(async () => value));
-			expect(nested).toBe(value);
-		});
-	});
-
-	it("refuses statements on a tx after its transaction has finished", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
-			let leaked!: Driver;
-			let leakedInner!: Driver;
-			await driver.transaction(async (tx) => {
-				leaked = tx;
-				await tx.transaction(async (inner) => {
-					leakedInner = inner;
-				});
-			});
-			await expect(leaked.query(`insert into ${items} (label) values ($1)`, ["late"])).rejects.toThrow(
-				/already finished/,
-			);
-			await expect(leakedInner.query("select 1", [])).rejects.toThrow(/already finished/);
-			await expect(leaked.transaction(async () => {})).rejects.toThrow(/already finished/);
-			expect(await labels()).toEqual([]);
+			expect((await db.labels()).sort()).toEqual(["first", "second"]);
 		});
 	});
 
 	it("fails a transaction whose connection died, sends nothing more on it, and recovers", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 			const before = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;
 			let killed: unknown;
 			let afterwards: unknown;
@@ -452,11 +279,13 @@ describe("postgres.js driver: transactions", () => {
 			const callback = deferred<void>();
 			await expect(
 				driver.transaction(async (tx) => {
-					await tx.query(`insert into ${items} (label) values ($1)`, ["gone"]);
+					await tx.query(`insert into ${db.items} (label) values ($1)`, ["gone"]);
 					killed = await tx.query("select pg_terminate_backend(pg_backend_pid())", []).catch((e: unknown) => e);
 					// A callback that carries on and swallows every error: nothing more may reach the dead socket
 					// (postgres.js's own ROLLBACK there would throw out of a timer) nor a new session.
-					afterwards = await tx.query(`insert into ${items} (label) values ($1)`, ["after"]).catch((e: unknown) => e);
+					afterwards = await tx
+						.query(`insert into ${db.items} (label) values ($1)`, ["after"])
+						.catch((e: unknown) => e);
 					nested = await tx.transaction((inner) => inner.query("select 1", [])).catch((e: unknown) => e);
 					callback.resolve();
 					return "done";
@@ -479,33 +308,33 @@ describe("postgres.js driver: transactions", () => {
 			expect(rowCount).toBe(1);
 			expect(rows).toEqual([{ pid: expect.any(Number) }]);
 			expect(rows[0].pid).not.toBe(before);
-			expect(await labels()).toEqual([]);
+			expect(await db.labels()).toEqual([]);
 		});
 	});
 
 	it("stops a transaction's statements once its idle connection was killed from outside", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 			const idle = deferred<number>();
 			const resume = deferred<void>();
 			const late = deferred<unknown>();
 			const outcome = failure(
 				driver.transaction(async (tx) => {
 					const txPid = (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
-					await tx.query(`insert into ${items} (label) values ($1)`, ["before-kill"]);
+					await tx.query(`insert into ${db.items} (label) values ($1)`, ["before-kill"]);
 					idle.resolve(txPid);
 					await resume.promise;
-					late.resolve(await tx.query(`insert into ${items} (label) values ($1)`, ["after-kill"]).catch((e) => e));
+					late.resolve(await tx.query(`insert into ${db.items} (label) values ($1)`, ["after-kill"]).catch((e) => e));
 				}),
 			);
 			const txPid = await idle.promise;
-			await admin.unsafe("select pg_terminate_backend($1)", [txPid]);
+			await db.admin.query("select pg_terminate_backend($1)", [txPid]);
 			expect(await outcome).toMatchObject(connectionGone);
 			// The pool's one connection is reconnected for another caller; the old `tx` must not run on it.
 			const other = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;
 			expect(other).not.toBe(txPid);
 			resume.resolve();
 			expect(String(await late.promise)).toMatch(/connection was lost/);
-			expect(await labels()).toEqual([]);
+			expect(await db.labels()).toEqual([]);
 		});
 	});
 
@@ -513,12 +342,12 @@ describe("postgres.js driver: transactions", () => {
 	// uncaught TypeError out of a timer, and a connection that never reconnects (the next call hangs).
 	for (const where of ["the transaction", "a savepoint"] as const) {
 		it(`fails a transaction killed while idle in ${where} whose callback then returns, writes nothing, and the next transaction runs`, async () => {
-			await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+			await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 				const idle = deferred<number>();
 				const resume = deferred<void>();
 				const returned = deferred<void>();
 				const body = async (tx: Driver) => {
-					await tx.query(`insert into ${items} (label) values ($1)`, [`in ${where}`]);
+					await tx.query(`insert into ${db.items} (label) values ($1)`, [`in ${where}`]);
 					idle.resolve((await tx.query<{ pid: number }>(pid, [])).rows[0].pid);
 					await resume.promise;
 					returned.resolve();
@@ -526,23 +355,23 @@ describe("postgres.js driver: transactions", () => {
 				};
 				const outcome = failure(
 					driver.transaction(async (tx) => {
-						await tx.query(`insert into ${items} (label) values ($1)`, ["outer"]);
+						await tx.query(`insert into ${db.items} (label) values ($1)`, ["outer"]);
 						return where === "a savepoint" ? tx.transaction(body) : body(tx);
 					}),
 				);
 				const txPid = await idle.promise;
-				await admin.unsafe("select pg_terminate_backend($1)", [txPid]);
+				await db.admin.query("select pg_terminate_backend($1)", [txPid]);
 				expect(await outcome).toMatchObject(connectionGone);
 				// The callback returns only now, with the connection closed and not yet reopened.
 				resume.resolve();
 				await returned.promise;
 				await new Promise((resolve) => setTimeout(resolve, 50));
 				const started = Date.now();
-				await driver.transaction((tx) => tx.query(`insert into ${items} (label) values ($1)`, ["next"]));
+				await driver.transaction((tx) => tx.query(`insert into ${db.items} (label) values ($1)`, ["next"]));
 				expect(Date.now() - started).toBeLessThan(5_000);
 				const after = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;
 				expect(after).not.toBe(txPid);
-				expect(await labels()).toEqual(["next"]);
+				expect(await db.labels()).toEqual(["next"]);
 			});
 		});
 	}
@@ -550,10 +379,10 @@ describe("postgres.js driver: transactions", () => {
 
 describe("postgres.js driver: prepared statements", () => {
 	it("prepares a named statement once per connection and reuses it", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 			expect(driver.capabilities.preparedStatements).toBe(true);
 			for (const label of ["a", "b", "c"]) {
-				await driver.query(`insert into ${items} (label) values ($1)`, [label], { name: "authpg_pgjs_ins" });
+				await driver.query(`insert into ${db.items} (label) values ($1)`, [label], { name: "authpg_pgjs_ins" });
 			}
 			const { rows } = await driver.query<{ n: string }>(
 				"select generic_plans + custom_plans as n from pg_prepared_statements where statement like $1",
@@ -565,7 +394,7 @@ describe("postgres.js driver: prepared statements", () => {
 
 	it("gives one text under two names two statements: the parameter types of one schema never serve another", async () => {
 		const table = `"${schema}".shifting`;
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 			const text = `select count(*)::int as n from ${table} where id = $1`;
 			await driver.query(`create table ${table} (id text)`, []);
 			await driver.query(text, ["x"], { name: "authpg_pgjs_text_id" });
@@ -579,21 +408,21 @@ describe("postgres.js driver: prepared statements", () => {
 	});
 
 	it("prepares nothing when prepared statements are off, in the driver or in the instance", async () => {
-		const off = createDriver({ connectionString: url, max: 1 }, { preparedStatements: false });
-		const sql = postgres(url, { max: 1, prepare: false });
+		const off = createDriver({ connectionString: db.url, max: 1 }, { preparedStatements: false });
+		const sql = postgres(db.url, { max: 1, prepare: false });
 		const offByInstance = postgresJsDriver(sql);
 		try {
 			expect(off.capabilities.preparedStatements).toBe(false);
 			expect(offByInstance.capabilities.preparedStatements).toBe(false);
 			for (const driver of [off, offByInstance]) {
-				await driver.query(`insert into ${items} (label) values ($1)`, [`x-${driver === off}`], {
+				await driver.query(`insert into ${db.items} (label) values ($1)`, [`x-${driver === off}`], {
 					name: "authpg_pgjs_off",
 				});
 				await driver.transaction((tx) => tx.query("select 1", [], { name: "authpg_pgjs_off_tx" }));
 				const { rows } = await driver.query("select name from pg_prepared_statements", []);
 				expect(rows).toEqual([]);
 			}
-			expect(await labels()).toEqual(["x-true", "x-false"]);
+			expect(await db.labels()).toEqual(["x-true", "x-false"]);
 		} finally {
 			await off.close();
 			await sql.end();
@@ -601,8 +430,8 @@ describe("postgres.js driver: prepared statements", () => {
 	});
 
 	it("names nothing the core did not name", async () => {
-		await withDriver(createDriver({ connectionString: url, max: 1 }), async (driver) => {
-			await driver.query(`insert into ${items} (label) values ($1)`, ["unnamed"]);
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
+			await driver.query(`insert into ${db.items} (label) values ($1)`, ["unnamed"]);
 			const { rows } = await driver.query("select name from pg_prepared_statements", []);
 			expect(rows).toEqual([]);
 		});
@@ -613,7 +442,7 @@ describe("postgres.js driver: lifecycle", () => {
 	it("createStores connects lazily, and close() ends the instance it owns", async () => {
 		const name = "authpg-lazy";
 		const stores = createStores({
-			connectionString: url,
+			connectionString: db.url,
 			postgres: { max: 2, connection: { application_name: name } },
 		});
 		expect(await connectionsNamed(name)).toBe(0);
@@ -630,7 +459,7 @@ describe("postgres.js driver: lifecycle", () => {
 		process.env.NODE_ENV = "development";
 		const name = "authpg-dev-shared";
 		try {
-			const config = { connectionString: url, postgres: { connection: { application_name: name } } };
+			const config = { connectionString: db.url, postgres: { connection: { application_name: name } } };
 			const a = createStores(config);
 			const b = createStores(config);
 			expect(b.driver).toBe(a.driver);
@@ -645,7 +474,7 @@ describe("postgres.js driver: lifecycle", () => {
 	});
 
 	it("runs Better Auth's tables through stores: migrate, then the adapter over the same instance", async () => {
-		const stores = createStores({ connectionString: url, schema: "authpg_pgjs_auth" });
+		const stores = createStores({ connectionString: db.url, schema: "authpg_pgjs_auth" });
 		try {
 			await stores.driver.query('create schema if not exists "authpg_pgjs_auth"', []);
 			await stores.migrate({});

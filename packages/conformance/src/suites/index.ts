@@ -2,6 +2,7 @@ import type { Driver } from "@authpg/core";
 import { arraysSuite } from "./arrays.js";
 import { callerTransactionSuite } from "./caller-transaction.js";
 import { concurrencySuite } from "./concurrency.js";
+import { driverContractSuite } from "./driver-contract.js";
 import { identifiersSuite } from "./identifiers.js";
 import { inputSuite } from "./input.js";
 import { joinsSuite } from "./joins.js";
@@ -31,6 +32,7 @@ export interface SuiteContext {
 /** Register authpg's own suites (on a database of their own). */
 export function registerOwnSuites(context: SuiteContext): void {
 	const { driver } = context;
+	driverContractSuite(driver);
 	arraysSuite(driver);
 	namespaceSuite(driver);
 	joinsSuite(driver);
