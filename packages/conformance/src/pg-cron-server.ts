@@ -19,11 +19,11 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, chmod, chown, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import pg from "pg";
 import { debugLog, describeError } from "./database-server.js";
+import { freePort, stopChild } from "./processes.js";
 
 /** Where PostgreSQL binaries with pg_cron are, or why there are none. */
 export type PgCronServerLookup =
@@ -241,16 +241,8 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 }
 
 /** SIGINT is PostgreSQL's fast shutdown (SIGTERM would wait for every client); SIGQUIT if that hangs. */
-async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return;
-	child.kill("SIGINT");
-	const timer = setTimeout(() => child.kill("SIGQUIT"), STOP_TIMEOUT_MS);
-	try {
-		await exited;
-	} finally {
-		clearTimeout(timer);
-	}
-}
+const stop = (child: ChildProcess, exited: Promise<unknown>) =>
+	stopChild(child, exited, "SIGINT", "SIGQUIT", STOP_TIMEOUT_MS);
 
 async function candidateBinDirs(): Promise<string[]> {
 	const dirs: string[] = [];
@@ -347,16 +339,4 @@ function exists(path: string): Promise<boolean> {
 		() => true,
 		() => false,
 	);
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = createServer();
-		probe.unref();
-		probe.once("error", reject);
-		probe.listen(0, "127.0.0.1", () => {
-			const { port } = probe.address() as AddressInfo;
-			probe.close(() => resolve(port));
-		});
-	});
 }

@@ -16,10 +16,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { type AddressInfo, connect as connectTcp, createServer } from "node:net";
+import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { debugLog, describeError } from "./database-server.js";
+import { freePort, stopChild } from "./processes.js";
 
 /** Where the `pgbouncer` binary is, or why there is none. */
 export type PgBouncerLookup = { found: true; binary: string } | { found: false; reason: string };
@@ -198,16 +199,8 @@ export async function startPgBouncer(serverUrl: string, options: StartPgBouncerO
 }
 
 /** SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for every client to leave). */
-async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return;
-	child.kill("SIGTERM");
-	const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-	try {
-		await exited;
-	} finally {
-		clearTimeout(timer);
-	}
-}
+const stop = (child: ChildProcess, exited: Promise<unknown>) =>
+	stopChild(child, exited, "SIGTERM", "SIGKILL", STOP_TIMEOUT_MS);
 
 /** A userlist.txt field: double-quoted, with `"` doubled. */
 function quote(value: string): string {
@@ -222,18 +215,6 @@ async function userExists(name: string): Promise<boolean> {
 		debugLog(`could not read /etc/passwd: ${describeError(error)}`);
 		return false;
 	}
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = createServer();
-		probe.unref();
-		probe.once("error", reject);
-		probe.listen(0, "127.0.0.1", () => {
-			const { port } = probe.address() as AddressInfo;
-			probe.close(() => resolve(port));
-		});
-	});
 }
 
 /** Whether something accepts connections on `port` within `timeoutMs` (false as soon as `gone()`). */
