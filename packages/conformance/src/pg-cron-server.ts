@@ -16,14 +16,13 @@
  *
  * @module
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { constants } from "node:fs";
-import { access, chmod, chown, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chmod, chown, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import pg from "pg";
 import { debugLog, describeError } from "./database-server.js";
-import { freePort, stopChild } from "./processes.js";
+import { accessible, freePort, passwdEntry, spawnServer } from "./processes.js";
 
 /** Where PostgreSQL binaries with pg_cron are, or why there are none. */
 export type PgCronServerLookup =
@@ -62,14 +61,8 @@ const SUPERUSER = "postgres";
 const START_ATTEMPTS = 5;
 const INITDB_TIMEOUT_MS = 120_000;
 const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
-
-// Synchronous last resort: a test run that dies without closing must not leave a postmaster
-// behind. SIGQUIT is immediate shutdown: the postmaster takes its backends down with it.
-const running = new Set<ChildProcess>();
-process.on("exit", () => {
-	for (const child of running) child.kill("SIGQUIT");
-});
+// SIGQUIT (also when the test run dies without closing) is immediate shutdown: the postmaster takes its backends down with it.
+const SHUTDOWN = { signal: "SIGINT", force: "SIGQUIT", stopTimeoutMs: 10_000 } as const;
 
 /**
  * Find PostgreSQL binaries whose installation has pg_cron: `AUTHPG_PG_BINDIR` if set, else each
@@ -82,7 +75,9 @@ export async function findPgCronServer(): Promise<PgCronServerLookup> {
 	const seen: string[] = [];
 	let found: { binDir: string; version: string } | undefined;
 	for (const binDir of candidates) {
-		const tools = await Promise.all(["initdb", "postgres", "pg_config"].map((tool) => executable(join(binDir, tool))));
+		const tools = await Promise.all(
+			["initdb", "postgres", "pg_config"].map((tool) => accessible(join(binDir, tool), true)),
+		);
 		if (!tools.every(Boolean)) continue;
 		let lib: string;
 		let share: string;
@@ -99,7 +94,7 @@ export async function findPgCronServer(): Promise<PgCronServerLookup> {
 			continue;
 		}
 		const hasCron =
-			(await exists(join(lib, "pg_cron.so"))) && (await exists(join(share, "extension", "pg_cron.control")));
+			(await accessible(join(lib, "pg_cron.so"))) && (await accessible(join(share, "extension", "pg_cron.control")));
 		if (hasCron) {
 			found = { binDir, version };
 			break;
@@ -159,7 +154,9 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 		);
 		for (let attempt = 1; ; attempt++) {
 			const port = await freePort();
-			const child = spawn(
+			// SIGINT is PostgreSQL's fast shutdown (SIGTERM would wait for every client); SIGQUIT if that hangs.
+			const server = spawnServer(
+				"pg_cron server",
 				join(binDir, "postgres"),
 				[
 					"-D",
@@ -185,29 +182,14 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 					"-c",
 					"full_page_writes=off",
 				],
-				{ ...owner, cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+				{ ...owner, cwd: dir },
+				SHUTDOWN,
 			);
-			running.add(child);
-			const log: string[] = [];
-			const keep = (chunk: Buffer) => {
-				for (const line of chunk.toString("utf8").split(/\r?\n/)) {
-					if (!line.trim()) continue;
-					debugLog(`pg_cron server: ${line}`);
-					log.push(line);
-					if (log.length > 40) log.shift();
-				}
-			};
-			child.stdout?.on("data", keep);
-			child.stderr?.on("data", keep);
-			const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-			exited.then(() => running.delete(child));
-			const gone = () => child.exitCode !== null || child.signalCode !== null;
 			const adminUrl = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
 			const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-			const ready = await waitForServer(adminUrl, READY_TIMEOUT_MS, gone);
-			if (!ready) {
-				await stop(child, exited);
-				const text = log.join("\n");
+			if (!(await waitForServer(adminUrl, READY_TIMEOUT_MS, server.gone))) {
+				await server.stop();
+				const text = server.output();
 				if (/Address already in use|could not bind/i.test(text) && attempt < START_ATTEMPTS) continue;
 				throw new Error(`PostgreSQL (${binDir}) did not start on 127.0.0.1:${port}:\n${text || "(no output)"}`);
 			}
@@ -215,7 +197,7 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 				// pg_cron's launcher retries its connection, so the database may appear after startup.
 				await withClient(adminUrl, (client) => client.query(`create database ${client.escapeIdentifier(database)}`));
 			} catch (error) {
-				await stop(child, exited);
+				await server.stop();
 				throw error;
 			}
 			debugLog(`pg_cron server ready on port ${port}, cron.database_name=${database}`);
@@ -227,7 +209,7 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 				adminUrl,
 				close() {
 					closing ??= (async () => {
-						await stop(child, exited);
+						await server.stop();
 						await rm(dir, { recursive: true, force: true });
 					})();
 					return closing;
@@ -240,10 +222,6 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 	}
 }
 
-/** SIGINT is PostgreSQL's fast shutdown (SIGTERM would wait for every client); SIGQUIT if that hangs. */
-const stop = (child: ChildProcess, exited: Promise<unknown>) =>
-	stopChild(child, exited, "SIGINT", "SIGQUIT", STOP_TIMEOUT_MS);
-
 async function candidateBinDirs(): Promise<string[]> {
 	const dirs: string[] = [];
 	const versions = await readdir("/usr/lib/postgresql").catch(() => [] as string[]);
@@ -252,7 +230,7 @@ async function candidateBinDirs(): Promise<string[]> {
 	}
 	for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
 		const pgConfig = join(dir, "pg_config");
-		if (!(await executable(pgConfig))) continue;
+		if (!(await accessible(pgConfig, true))) continue;
 		// Debian's /usr/bin/pg_config is a wrapper; its --bindir names the real directory.
 		try {
 			dirs.push((await run(pgConfig, ["--bindir"], {}, 10_000)).trim());
@@ -310,33 +288,4 @@ async function waitForServer(url: string, timeoutMs: number, gone: () => boolean
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 	return false;
-}
-
-async function passwdEntry(name: string): Promise<{ uid: number; gid: number } | undefined> {
-	try {
-		const passwd = await readFile("/etc/passwd", "utf8");
-		const fields = passwd
-			.split("\n")
-			.find((line) => line.startsWith(`${name}:`))
-			?.split(":");
-		if (!fields) return undefined;
-		return { uid: Number(fields[2]), gid: Number(fields[3]) };
-	} catch (error) {
-		debugLog(`could not read /etc/passwd: ${describeError(error)}`);
-		return undefined;
-	}
-}
-
-function executable(path: string): Promise<boolean> {
-	return access(path, constants.X_OK).then(
-		() => true,
-		() => false,
-	);
-}
-
-function exists(path: string): Promise<boolean> {
-	return access(path, constants.R_OK).then(
-		() => true,
-		() => false,
-	);
 }

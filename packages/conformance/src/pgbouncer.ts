@@ -1,26 +1,9 @@
-/**
- * A real PgBouncer in front of a test PostgreSQL server, for the pooler tests: the Debian
- * `pgbouncer` binary (installed by `.ci/run`), run in **transaction** pooling mode on a free
- * loopback port, with its config in a temp directory that {@link PgBouncer.close} removes.
- *
- * ```ts
- * const found = await findPgBouncer();
- * if (found.found) {
- *   const bouncer = await startPgBouncer(databaseUrl);
- *   const driver = createDriver(bouncer.route(databaseUrl), { preparedStatements: false });
- * }
- * ```
- *
- * @module
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { constants } from "node:fs";
-import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { debugLog, describeError } from "./database-server.js";
-import { freePort, stopChild } from "./processes.js";
+import { debugLog } from "./database-server.js";
+import { accessible, freePort, passwdEntry, spawnServer } from "./processes.js";
 
 /** Where the `pgbouncer` binary is, or why there is none. */
 export type PgBouncerLookup = { found: true; binary: string } | { found: false; reason: string };
@@ -48,13 +31,7 @@ export interface StartPgBouncerOptions {
 const SEARCHED = ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/sbin"];
 const START_ATTEMPTS = 5;
 const READY_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 5_000;
-
-// Synchronous last resort: a test run that dies without closing must not leave PgBouncer behind.
-const running = new Set<ChildProcess>();
-process.on("exit", () => {
-	for (const child of running) child.kill("SIGKILL");
-});
+const SHUTDOWN = { signal: "SIGTERM", force: "SIGKILL", stopTimeoutMs: 5_000 } as const;
 
 /**
  * Find `pgbouncer`: `AUTHPG_PGBOUNCER` if set, else `PATH` and the usual sbin directories (Debian
@@ -68,12 +45,7 @@ export async function findPgBouncer(): Promise<PgBouncerLookup> {
 		: [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), ...SEARCHED].map((dir) => join(dir, "pgbouncer"));
 	let binary: string | undefined;
 	for (const candidate of candidates) {
-		if (
-			await access(candidate, constants.X_OK).then(
-				() => true,
-				() => false,
-			)
-		) {
+		if (await accessible(candidate, true)) {
 			binary = candidate;
 			break;
 		}
@@ -86,7 +58,7 @@ export async function findPgBouncer(): Promise<PgBouncerLookup> {
 				: "no pgbouncer binary on PATH or in /usr/sbin (install it: apt-get install -y pgbouncer; .ci/run does)",
 		};
 	}
-	if (process.getuid?.() === 0 && !(await userExists("postgres"))) {
+	if (process.getuid?.() === 0 && !(await passwdEntry("postgres"))) {
 		return {
 			found: false,
 			reason: `running as root, and there is no "postgres" user for ${binary} to run as (PgBouncer refuses to run as root)`,
@@ -147,29 +119,11 @@ export async function startPgBouncer(serverUrl: string, options: StartPgBouncerO
 				{ mode: 0o644 },
 			);
 			const args = process.getuid?.() === 0 ? ["-u", "postgres", ini] : [ini];
-			const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-			running.add(child);
-			const log: string[] = [];
-			const keep = (chunk: Buffer) => {
-				for (const line of chunk.toString("utf8").split(/\r?\n/)) {
-					if (!line.trim()) continue;
-					debugLog(`pgbouncer: ${line}`);
-					log.push(line);
-					if (log.length > 40) log.shift();
-				}
-			};
-			child.stdout?.on("data", keep);
-			child.stderr?.on("data", keep);
-			const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-			exited.then(() => running.delete(child));
-			const ready = await waitForPort(
-				port,
-				READY_TIMEOUT_MS,
-				() => child.exitCode !== null || child.signalCode !== null,
-			);
-			if (!ready) {
-				await stop(child, exited);
-				const text = log.join("\n");
+			// SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for every client to leave).
+			const bouncer = spawnServer("pgbouncer", binary, args, {}, SHUTDOWN);
+			if (!(await waitForPort(port, READY_TIMEOUT_MS, bouncer.gone))) {
+				await bouncer.stop();
+				const text = bouncer.output();
 				if (/Address already in use|could not bind/i.test(text) && attempt < START_ATTEMPTS) continue;
 				throw new Error(`PgBouncer (${binary}) did not start on 127.0.0.1:${port}:\n${text || "(no output)"}`);
 			}
@@ -185,7 +139,7 @@ export async function startPgBouncer(serverUrl: string, options: StartPgBouncerO
 				},
 				close() {
 					closing ??= (async () => {
-						await stop(child, exited);
+						await bouncer.stop();
 						await rm(dir, { recursive: true, force: true });
 					})();
 					return closing;
@@ -198,23 +152,9 @@ export async function startPgBouncer(serverUrl: string, options: StartPgBouncerO
 	}
 }
 
-/** SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for every client to leave). */
-const stop = (child: ChildProcess, exited: Promise<unknown>) =>
-	stopChild(child, exited, "SIGTERM", "SIGKILL", STOP_TIMEOUT_MS);
-
 /** A userlist.txt field: double-quoted, with `"` doubled. */
 function quote(value: string): string {
 	return `"${value.replace(/"/g, '""')}"`;
-}
-
-async function userExists(name: string): Promise<boolean> {
-	try {
-		const passwd = await readFile("/etc/passwd", "utf8");
-		return passwd.split("\n").some((line) => line.startsWith(`${name}:`));
-	} catch (error) {
-		debugLog(`could not read /etc/passwd: ${describeError(error)}`);
-		return false;
-	}
 }
 
 /** Whether something accepts connections on `port` within `timeoutMs` (false as soon as `gone()`). */
