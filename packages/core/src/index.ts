@@ -1,12 +1,12 @@
-export { type PostgresAdapterOptions, postgresAdapter } from "./adapter.js";
+export { type PostgresAdapterOptions, postgresAdapter } from "./adapter/adapter.js";
 export {
 	type CallerTransaction,
 	CallerTransactionNotSupportedByDriverError,
 	CallerTransactionUnsupportedError,
 	joinCallerTransactions,
 	runCallerTransaction,
-} from "./caller-transaction.js";
-export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
+} from "./stores/caller-transaction.js";
+export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver/contract.js";
 export {
 	AuthpgError,
 	ConnectionError,
@@ -19,7 +19,7 @@ export {
 	UnknownFieldError,
 	UnknownModelError,
 } from "./errors.js";
-export { HISTORY_TABLE, lastMigration, type MigrationRecord } from "./history.js";
+export { HISTORY_TABLE, lastMigration, type MigrationRecord } from "./migrations/history.js";
 export {
 	introspect,
 	type LiveColumn,
@@ -28,7 +28,7 @@ export {
 	type LiveSchema,
 	type LiveTable,
 	type OnDelete,
-} from "./introspect.js";
+} from "./migrations/introspect.js";
 export {
 	KEYSTORE_ITERATIONS,
 	type KeyStore,
@@ -44,8 +44,8 @@ export {
 	type RotateKeystorePasswordOptions,
 	type RotateKeystorePasswordResult,
 	rotateKeystorePassword,
-} from "./keystore.js";
-export * from "./kysely.js";
+} from "./keystore/key-store.js";
+export * from "./driver/kysely-dialect.js";
 export {
 	type ApplyOptions,
 	applyMigrations,
@@ -58,7 +58,7 @@ export {
 	planMigrations,
 	planSql,
 	UnsafeMigrationError,
-} from "./migrate.js";
+} from "./migrations/apply.js";
 export {
 	type CompiledSchema,
 	compileSchema,
@@ -68,8 +68,8 @@ export {
 	type ModelInfo,
 	type SchemaOptions,
 } from "./model.js";
-export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./pg-client.js";
-export { type PgLikePool, type PgLikePoolClient, type PgPoolDriverOptions, pgPoolDriver } from "./pg-pool.js";
+export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./driver/pg-client.js";
+export { type PgLikePool, type PgLikePoolClient, type PgPoolDriverOptions, pgPoolDriver } from "./driver/pg-pool.js";
 export {
 	type PruneCount,
 	type PruneOptions,
@@ -78,11 +78,11 @@ export {
 	pruneBatchSql,
 	pruneSql,
 	pruneTargets,
-} from "./prune.js";
-export { type RateLimitStorage, type RateLimitStorageOptions, rateLimitStorage } from "./rate-limit.js";
-export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./schema.js";
-export { type PostgresSecondaryStorage, type SecondaryStorageOptions, secondaryStorage } from "./secondary-storage.js";
-export { STORE_NAMES, type StoreName, storesIn } from "./store-tables.js";
-export { type AppliedOptions, type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores.js";
-export { formatPgTimestamptz, parsePgTimestamp } from "./timestamp-text.js";
-export * from "./transaction.js";
+} from "./stores/prune.js";
+export { type RateLimitStorage, type RateLimitStorageOptions, rateLimitStorage } from "./stores/rate-limit.js";
+export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./migrations/ddl.js";
+export { type PostgresSecondaryStorage, type SecondaryStorageOptions, secondaryStorage } from "./stores/secondary-storage.js";
+export { STORE_NAMES, type StoreName, storesIn } from "./stores/tables.js";
+export { type AppliedOptions, type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores/wiring.js";
+export { formatPgTimestamptz, parsePgTimestamp } from "./driver/timestamp-text.js";
+export * from "./driver/transaction.js";

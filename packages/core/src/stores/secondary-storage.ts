@@ -6,10 +6,10 @@
  * increment are atomic.
  */
 import { sql } from "kysely";
-import { compiler, statementName } from "./dialect.js";
-import type { Driver } from "./driver.js";
-import { toQueryError } from "./errors.js";
-import { KV_TABLE, STORE_MARK } from "./store-tables.js";
+import { compiler, statementName } from "../adapter/statements.js";
+import type { Driver } from "../driver/contract.js";
+import { toQueryError } from "../errors.js";
+import { KV_TABLE, STORE_MARK } from "./tables.js";
 
 /** Options of {@link secondaryStorage}. */
 export interface SecondaryStorageOptions {

@@ -10,8 +10,8 @@
  */
 import type { Where } from "@better-auth/core/db/adapter";
 import { type Expression, type RawBuilder, type SqlBool, sql } from "kysely";
-import { InvalidValueError } from "./errors.js";
-import type { FieldInfo, IdKind, ModelInfo } from "./model.js";
+import { InvalidValueError } from "../errors.js";
+import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
 import { assertStorableText, toDb } from "./values.js";
 
 export type Operator = NonNullable<Where["operator"]>;

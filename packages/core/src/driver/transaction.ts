@@ -8,8 +8,8 @@
  */
 
 import { type AsyncLocalStorage, getAsyncLocalStorage } from "@better-auth/core/async_hooks";
-import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
-import { AuthpgError } from "./errors.js";
+import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./contract.js";
+import { AuthpgError } from "../errors.js";
 
 /** A statement's result as a connection reports it, with the command tag when the client gives one. */
 export interface StatementResult<R> extends QueryResult<R> {

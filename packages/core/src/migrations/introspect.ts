@@ -4,7 +4,7 @@
  * columns, uniqueness and validity), and foreign keys with their ON DELETE
  * rule. Read in a handful of statements, the same on every driver.
  */
-import type { Driver } from "./driver.js";
+import type { Driver } from "../driver/contract.js";
 
 export interface LiveColumn {
 	readonly name: string;

@@ -8,10 +8,10 @@
  */
 import type { BetterAuthOptions } from "@better-auth/core";
 import { sql } from "kysely";
-import { compiler } from "./dialect.js";
-import type { Driver } from "./driver.js";
-import { compileSchema, type SchemaOptions } from "./model.js";
-import { KEYSTORE_KEY_TABLE, KV_TABLE, RATE_LIMIT_TABLE } from "./store-tables.js";
+import { compiler } from "../adapter/statements.js";
+import type { Driver } from "../driver/contract.js";
+import { compileSchema, type SchemaOptions } from "../model.js";
+import { KEYSTORE_KEY_TABLE, KV_TABLE, RATE_LIMIT_TABLE } from "./tables.js";
 
 /** Options of {@link prune}. */
 export interface PruneOptions extends SchemaOptions {

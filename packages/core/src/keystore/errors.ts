@@ -1,5 +1,5 @@
 /** The key store's typed errors; messages name the vault but never a password or key. */
-import { AuthpgError } from "./errors.js";
+import { AuthpgError } from "../errors.js";
 
 /** The keystore password does not open the vault. */
 export class KeystorePasswordError extends AuthpgError {

@@ -10,8 +10,8 @@
  */
 import { getDatabaseFieldIndexName, resolveDatabaseTableIndexes } from "@better-auth/core/db/internal";
 import { type ColumnDefinitionBuilder, sql } from "kysely";
-import { compiler } from "./dialect.js";
-import type { CompiledSchema, FieldInfo, ModelInfo } from "./model.js";
+import { compiler } from "../adapter/statements.js";
+import type { CompiledSchema, FieldInfo, ModelInfo } from "../model.js";
 
 /** What a migration step does. */
 export type StepKind =

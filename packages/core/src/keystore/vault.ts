@@ -3,8 +3,8 @@
  * against its verifier, creating it on first use, and opening the keys sealed
  * under its data key. Shared by the key store and password rotation.
  */
-import type { Driver } from "./driver.js";
-import { InvalidValueError } from "./errors.js";
+import type { Driver } from "../driver/contract.js";
+import { InvalidValueError } from "../errors.js";
 import {
 	checkVerifier,
 	type DataKey,
@@ -17,9 +17,9 @@ import {
 	newSalt,
 	unseal,
 	verifierAad,
-} from "./keystore-crypto.js";
-import { KeystoreIntegrityError, KeystoreNotFoundError, KeystorePasswordError } from "./keystore-errors.js";
-import { type KeyRow, run, type Statements, statementsFor, type VaultRow } from "./keystore-table.js";
+} from "./crypto.js";
+import { KeystoreIntegrityError, KeystoreNotFoundError, KeystorePasswordError } from "./errors.js";
+import { type KeyRow, run, type Statements, statementsFor, type VaultRow } from "./table.js";
 
 const DEFAULT_VAULT = "default";
 

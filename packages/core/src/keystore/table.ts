@@ -4,10 +4,10 @@
  * becomes a typed error naming the key-store operation.
  */
 import { sql } from "kysely";
-import { compiler, statementName } from "./dialect.js";
-import type { Driver, QueryResult } from "./driver.js";
-import { toQueryError } from "./errors.js";
-import { KEYSTORE_KEY_TABLE, KEYSTORE_TABLE } from "./store-tables.js";
+import { compiler, statementName } from "../adapter/statements.js";
+import type { Driver, QueryResult } from "../driver/contract.js";
+import { toQueryError } from "../errors.js";
+import { KEYSTORE_KEY_TABLE, KEYSTORE_TABLE } from "../stores/tables.js";
 
 /** A row of `authpg_keystore`: what unlocks the vault. */
 export interface VaultRow {

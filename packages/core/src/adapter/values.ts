@@ -3,9 +3,9 @@
  * Drivers hand back timestamptz as Date, jsonb parsed, arrays as arrays and
  * int8 as string; inside `to_json` sub-objects dates arrive as ISO strings.
  */
-import { InvalidValueError } from "./errors.js";
-import type { FieldInfo, IdKind, ModelInfo } from "./model.js";
-import { parsePgTimestamp } from "./timestamp-text.js";
+import { InvalidValueError } from "../errors.js";
+import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
+import { parsePgTimestamp } from "../driver/timestamp-text.js";
 
 /** Convert one value for a parameter bound to `field`'s column. */
 export function toDb(field: FieldInfo, idKind: IdKind, value: unknown): unknown {

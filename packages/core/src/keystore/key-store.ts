@@ -13,24 +13,24 @@
  * opening a vault in `keystore-vault.ts` and password rotation in
  * `keystore-rotate.ts`.
  */
-import type { Driver } from "./driver.js";
-import { InvalidValueError } from "./errors.js";
-import { KEYSTORE_ITERATIONS, type KeyBinding, keyAad, seal } from "./keystore-crypto.js";
-import { inTransaction, type KeyRow, run, type VaultRow } from "./keystore-table.js";
-import { checkPassword, lockedVault, openKey, vaultRef, vaultUnlocker } from "./keystore-vault.js";
-import { STORE_MARK } from "./store-tables.js";
+import type { Driver } from "../driver/contract.js";
+import { InvalidValueError } from "../errors.js";
+import { KEYSTORE_ITERATIONS, type KeyBinding, keyAad, seal } from "./crypto.js";
+import { inTransaction, type KeyRow, run, type VaultRow } from "./table.js";
+import { checkPassword, lockedVault, openKey, vaultRef, vaultUnlocker } from "./vault.js";
+import { STORE_MARK } from "../stores/tables.js";
 
 export {
 	KeystoreIntegrityError,
 	KeystoreNotConfiguredError,
 	KeystoreNotFoundError,
 	KeystorePasswordError,
-} from "./keystore-errors.js";
+} from "./errors.js";
 export {
 	type RotateKeystorePasswordOptions,
 	type RotateKeystorePasswordResult,
 	rotateKeystorePassword,
-} from "./keystore-rotate.js";
+} from "./rotate-password.js";
 export { KEYSTORE_ITERATIONS };
 
 /** The signing algorithms of Better Auth's JWT plugin. */

@@ -5,9 +5,9 @@
  * (an object or null), anything else one-to-many (an array, limited).
  */
 import type { JoinOption } from "@better-auth/core/db/adapter";
-import type { JoinShape } from "./dialect.js";
-import { InvalidValueError } from "./errors.js";
-import type { CompiledSchema, FieldInfo, ModelInfo } from "./model.js";
+import type { JoinShape } from "./statements.js";
+import { InvalidValueError } from "../errors.js";
+import type { CompiledSchema, FieldInfo, ModelInfo } from "../model.js";
 
 export interface ResolvedJoins {
 	readonly joins: readonly JoinShape[];

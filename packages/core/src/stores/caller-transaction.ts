@@ -13,9 +13,9 @@
 
 import { type AsyncLocalStorage, getAsyncLocalStorage } from "@better-auth/core/async_hooks";
 import { Kysely } from "kysely";
-import type { Driver, QueryOptions, QueryResult } from "./driver.js";
-import { AuthpgError } from "./errors.js";
-import { kyselyDialect } from "./kysely.js";
+import type { Driver, QueryOptions, QueryResult } from "../driver/contract.js";
+import { AuthpgError } from "../errors.js";
+import { kyselyDialect } from "../driver/kysely-dialect.js";
 
 /** What the callback of `stores.transaction` receives. */
 export interface CallerTransaction {

@@ -11,10 +11,10 @@
  * `retryAfter` never exceeds the window.
  */
 import { sql } from "kysely";
-import { compiler, statementName } from "./dialect.js";
-import type { Driver } from "./driver.js";
-import { toQueryError } from "./errors.js";
-import { RATE_LIMIT_TABLE, STORE_MARK } from "./store-tables.js";
+import { compiler, statementName } from "../adapter/statements.js";
+import type { Driver } from "../driver/contract.js";
+import { toQueryError } from "../errors.js";
+import { RATE_LIMIT_TABLE, STORE_MARK } from "./tables.js";
 
 /** Options of {@link rateLimitStorage}. */
 export interface RateLimitStorageOptions {

@@ -1,9 +1,9 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import { describe, expect, it } from "vitest";
-import { buildSelect, LIMIT_ONE, StatementCache, statementName } from "../src/dialect.js";
-import { resolveJoins } from "../src/join.js";
+import { buildSelect, LIMIT_ONE, StatementCache, statementName } from "../src/adapter/statements.js";
+import { resolveJoins } from "../src/adapter/join.js";
 import { compileSchema } from "../src/model.js";
-import { type Condition, normalizeWhere } from "../src/where.js";
+import { type Condition, normalizeWhere } from "../src/adapter/where.js";
 
 const options: BetterAuthOptions = {};
 const schema = compileSchema(options, { schema: "auth" });

@@ -4,7 +4,7 @@
  * client and gives it back as soon as it is done. Typed structurally, so the
  * core imports no driver and runs wherever those pools run (Node, edge).
  */
-import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver.js";
+import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./contract.js";
 import {
 	type Callback,
 	callbackStyle,

@@ -4,11 +4,11 @@
  * timeouts; the history row in the same transaction. Planning is `plan.ts`.
  */
 import type { BetterAuthOptions } from "@better-auth/core";
-import type { Driver } from "./driver.js";
-import { AuthpgError } from "./errors.js";
+import type { Driver } from "../driver/contract.js";
+import { AuthpgError } from "../errors.js";
 import { CORE_TOOL, recordMigration } from "./history.js";
 import { introspect } from "./introspect.js";
-import { compileSchema } from "./model.js";
+import { compileSchema } from "../model.js";
 import {
 	diff,
 	type MigrationBlocker,
@@ -18,7 +18,7 @@ import {
 	planSql,
 	probeOf,
 } from "./plan.js";
-import { storesIn } from "./store-tables.js";
+import { storesIn } from "../stores/tables.js";
 
 export {
 	type MigrationBlocker,

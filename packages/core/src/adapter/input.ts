@@ -3,7 +3,7 @@
  * `onUpdate`, ISO strings to dates and `transform.input`, then each value
  * turned into a parameter. Synchronous unless a transform is async.
  */
-import type { FieldInfo, IdKind, ModelInfo } from "./model.js";
+import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
 import { toDb } from "./values.js";
 
 type Row = Record<string, unknown>;

@@ -6,11 +6,11 @@
  */
 import type { BetterAuthOptions } from "@better-auth/core";
 import { sql } from "kysely";
-import { compiler } from "./dialect.js";
-import type { Driver } from "./driver.js";
+import { compiler } from "../adapter/statements.js";
+import type { Driver } from "../driver/contract.js";
 import { createHistoryStep, HISTORY_TABLE } from "./history.js";
 import { introspect, type LiveIndex, type LiveSchema, type LiveTable } from "./introspect.js";
-import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "./model.js";
+import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "../model.js";
 import {
 	addColumnStep,
 	addForeignKeyStep,
@@ -25,8 +25,8 @@ import {
 	type SchemaStep,
 	tablesInOrder,
 	uniqueColumnIndex,
-} from "./schema.js";
-import { type StoreName, storesIn, storeTables } from "./store-tables.js";
+} from "./ddl.js";
+import { type StoreName, storesIn, storeTables } from "../stores/tables.js";
 
 /** A step of a {@link MigrationPlan}. */
 export type MigrationStep = SchemaStep;

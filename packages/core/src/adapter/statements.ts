@@ -19,7 +19,7 @@ import {
 	sql,
 } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
-import type { FieldInfo, ModelInfo } from "./model.js";
+import type { FieldInfo, ModelInfo } from "../model.js";
 import { type Condition, wherePredicate } from "./where.js";
 
 /** A compiled statement: SQL text, its statement name, and its parameter plan. */

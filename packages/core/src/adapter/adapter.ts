@@ -20,13 +20,13 @@ import {
 	LIMIT_ONE,
 	type Statement,
 	statementName,
-} from "./dialect.js";
-import type { Driver } from "./driver.js";
-import { AuthpgError, InvalidValueError, toQueryError } from "./errors.js";
+} from "./statements.js";
+import type { Driver } from "../driver/contract.js";
+import { AuthpgError, InvalidValueError, toQueryError } from "../errors.js";
 import { assign, inputValue, updateColumns } from "./input.js";
 import { resolveJoins } from "./join.js";
-import { planFresh, planSql } from "./migrate.js";
-import type { FieldInfo, ModelInfo, SchemaOptions } from "./model.js";
+import { planFresh, planSql } from "../migrations/apply.js";
+import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
 import { applyOutputTransforms, applyRules } from "./values.js";
 import { type Condition, normalizeWhere } from "./where.js";
 

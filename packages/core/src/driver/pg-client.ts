@@ -4,8 +4,8 @@
  * that hold such clients. Typed structurally: the core does not import `pg`.
  */
 import { sql } from "kysely";
-import { compiler } from "./dialect.js";
-import type { QueryOptions } from "./driver.js";
+import { compiler } from "../adapter/statements.js";
+import type { QueryOptions } from "./contract.js";
 import type { PreparedStatementNames, StatementResult } from "./transaction.js";
 
 /** The result shape node-postgres-compatible clients return. */

@@ -5,17 +5,17 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import type { DBAdapter } from "@better-auth/core/db/adapter";
 import { Kysely } from "kysely";
-import { postgresAdapter } from "./adapter.js";
+import { postgresAdapter } from "../adapter/adapter.js";
 import { type CallerTransaction, joinCallerTransactions, runCallerTransaction } from "./caller-transaction.js";
-import type { Driver } from "./driver.js";
-import { type KeyStore, KeystoreNotConfiguredError, keyStore } from "./keystore.js";
-import { kyselyDialect } from "./kysely.js";
-import { type ApplyOptions, applyMigrations, type MigrationPlan } from "./migrate.js";
-import type { SchemaOptions } from "./model.js";
+import type { Driver } from "../driver/contract.js";
+import { type KeyStore, KeystoreNotConfiguredError, keyStore } from "../keystore/key-store.js";
+import { kyselyDialect } from "../driver/kysely-dialect.js";
+import { type ApplyOptions, applyMigrations, type MigrationPlan } from "../migrations/apply.js";
+import type { SchemaOptions } from "../model.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
-import type { StoreName } from "./store-tables.js";
+import type { StoreName } from "./tables.js";
 
 /** Options every driver package's `createStores`/`fromClient` accepts. */
 export interface StoresOptions extends SchemaOptions {

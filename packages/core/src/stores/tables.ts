@@ -5,8 +5,8 @@
  * `authpg_` so they never collide with a Better Auth model.
  */
 import { type CreateTableBuilder, sql } from "kysely";
-import { compiler } from "./dialect.js";
-import type { SchemaStep } from "./schema.js";
+import { compiler } from "../adapter/statements.js";
+import type { SchemaStep } from "../migrations/ddl.js";
 
 /** Which store tables to create. */
 export type StoreName = "rateLimit" | "secondaryStorage" | "keyStore";

@@ -5,10 +5,10 @@
  * as the first step of the first plan that changes anything.
  */
 import { sql } from "kysely";
-import { version as coreVersion } from "../package.json";
-import { compiler } from "./dialect.js";
-import type { Driver } from "./driver.js";
-import type { SchemaStep } from "./schema.js";
+import { version as coreVersion } from "../../package.json";
+import { compiler } from "../adapter/statements.js";
+import type { Driver } from "../driver/contract.js";
+import type { SchemaStep } from "./ddl.js";
 
 /** The history table's name (in the auth schema). */
 export const HISTORY_TABLE = "authpg_migrations";

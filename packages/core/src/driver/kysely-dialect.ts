@@ -24,7 +24,7 @@ import {
 	sql,
 	type TransactionSettings,
 } from "kysely";
-import type { Driver } from "./driver.js";
+import type { Driver } from "./contract.js";
 
 /** Options for {@link kyselyDialect}. */
 export interface KyselyDialectOptions {
