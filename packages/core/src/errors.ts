@@ -2,6 +2,7 @@
  * Typed errors. Messages name the cause and what to do next; they never carry
  * bound values (which may be secrets or personal data).
  */
+import { findError as find, isConnectionError } from "./driver/connection-loss.js";
 
 /** Base class of every error authpg throws. `code` is stable for programs. */
 export class AuthpgError extends Error {
@@ -128,46 +129,8 @@ export function toQueryError(operation: string, model: string | undefined, cause
 	if (find(cause, isPreparedStatementLoss)) return new PreparedStatementError(operation, model, cause);
 	const timeout = find(cause, isTimeout);
 	if (timeout) return new QueryTimeoutError(operation, model, cause, sqlStateOf(timeout) === undefined);
-	if (find(cause, isConnectionFailure)) return new ConnectionError(operation, model, cause);
+	if (isConnectionError(cause)) return new ConnectionError(operation, model, cause);
 	return new QueryError(operation, model, cause);
-}
-
-/**
- * Whether `error` (or an error it wraps) says the connection is unusable:
- * it could not be opened, or it was lost. Duck-typed across drivers (pg,
- * postgres.js, Neon, sockets).
- */
-export function isConnectionError(error: unknown): boolean {
-	return find(error, isConnectionFailure) !== undefined;
-}
-
-/** Connection exceptions (class 08), shutdowns and session-ending timeouts, too many clients. */
-const CONNECTION_STATES = /^(08...|57P0[1-5]|53300|25P03)$/;
-/** Socket-level failures as Node reports them. */
-const SOCKET_CODES = new Set([
-	"ECONNREFUSED",
-	"ECONNRESET",
-	"ECONNABORTED",
-	"EPIPE",
-	"ETIMEDOUT",
-	"EHOSTUNREACH",
-	"ENETUNREACH",
-	"ENOTFOUND",
-	"EAI_AGAIN",
-]);
-/** postgres.js's codes for a connection that is gone. */
-const DRIVER_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT"]);
-/** pg reports a lost or unopenable connection with messages only. */
-const CONNECTION_MESSAGES =
-	/^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)|not queryable/;
-
-function isConnectionFailure(error: object): boolean {
-	const { code, severity } = error as { code?: unknown; severity?: unknown };
-	if (severity === "FATAL" || severity === "PANIC") return true;
-	if (typeof code === "string" && (CONNECTION_STATES.test(code) || SOCKET_CODES.has(code) || DRIVER_CODES.has(code))) {
-		return true;
-	}
-	return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
 }
 
 function isTimeout(error: object): boolean {
@@ -182,22 +145,6 @@ function isPreparedStatementLoss(error: object): boolean {
 	const code = (error as { code?: unknown }).code;
 	const message = error instanceof Error ? error.message : "";
 	return (code === "26000" || code === "42P05") && /prepared statement/.test(message);
-}
-
-/** `error` or the first error in its `cause` chain (or `errors` list) that `test` accepts. */
-function find(error: unknown, test: (error: object) => boolean, depth = 0): object | undefined {
-	if (typeof error !== "object" || error === null || depth > 4) return undefined;
-	if (test(error)) return error;
-	const { cause, errors } = error as { cause?: unknown; errors?: unknown };
-	const inCause = find(cause, test, depth + 1);
-	if (inCause) return inCause;
-	if (Array.isArray(errors)) {
-		for (const inner of errors) {
-			const found = find(inner, test, depth + 1);
-			if (found) return found;
-		}
-	}
-	return undefined;
 }
 
 function describe(error: unknown): string {

@@ -1,17 +1,17 @@
+/**
+ * `@authpg/core`: what applications use — the Better Auth adapter, the
+ * stores, migrations, the key store and typed errors. Driver authors import
+ * the `Driver` seam and the kit from `@authpg/core/driver`.
+ */
 export { type PostgresAdapterOptions, postgresAdapter } from "./adapter/adapter.js";
-export {
-	type CallerTransaction,
-	CallerTransactionNotSupportedByDriverError,
-	CallerTransactionUnsupportedError,
-	joinCallerTransactions,
-	runCallerTransaction,
-} from "./stores/caller-transaction.js";
+export { isConnectionError } from "./driver/connection-loss.js";
 export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver/contract.js";
+export { type KyselyDialectOptions, kyselyDialect } from "./driver/kysely-dialect.js";
+export { TransactionRolledBackError } from "./driver/transaction.js";
 export {
 	AuthpgError,
 	ConnectionError,
 	InvalidValueError,
-	isConnectionError,
 	PreparedStatementError,
 	QueryError,
 	QueryTimeoutError,
@@ -19,16 +19,6 @@ export {
 	UnknownFieldError,
 	UnknownModelError,
 } from "./errors.js";
-export { HISTORY_TABLE, lastMigration, type MigrationRecord } from "./migrations/history.js";
-export {
-	introspect,
-	type LiveColumn,
-	type LiveForeignKey,
-	type LiveIndex,
-	type LiveSchema,
-	type LiveTable,
-	type OnDelete,
-} from "./migrations/introspect.js";
 export {
 	KEYSTORE_ITERATIONS,
 	type KeyStore,
@@ -45,20 +35,27 @@ export {
 	type RotateKeystorePasswordResult,
 	rotateKeystorePassword,
 } from "./keystore/key-store.js";
-export * from "./driver/kysely-dialect.js";
+export { type ApplyOptions, applyMigrations, MigrationError, UnsafeMigrationError } from "./migrations/apply.js";
+export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./migrations/ddl.js";
+export { HISTORY_TABLE, lastMigration, type MigrationRecord } from "./migrations/history.js";
 export {
-	type ApplyOptions,
-	applyMigrations,
+	introspect,
+	type LiveColumn,
+	type LiveForeignKey,
+	type LiveIndex,
+	type LiveSchema,
+	type LiveTable,
+	type OnDelete,
+} from "./migrations/introspect.js";
+export {
 	type MigrationBlocker,
-	MigrationError,
 	type MigrationPlan,
 	type MigrationStep,
 	type PlanOptions,
 	planFresh,
 	planMigrations,
 	planSql,
-	UnsafeMigrationError,
-} from "./migrations/apply.js";
+} from "./migrations/plan.js";
 export {
 	type CompiledSchema,
 	compileSchema,
@@ -68,8 +65,11 @@ export {
 	type ModelInfo,
 	type SchemaOptions,
 } from "./model.js";
-export { isStatementError, type PgLikeClient, type PgLikeResult, parsedStatements, runOnClient } from "./driver/pg-client.js";
-export { type PgLikePool, type PgLikePoolClient, type PgPoolDriverOptions, pgPoolDriver } from "./driver/pg-pool.js";
+export {
+	type CallerTransaction,
+	CallerTransactionNotSupportedByDriverError,
+	CallerTransactionUnsupportedError,
+} from "./stores/caller-transaction.js";
 export {
 	type PruneCount,
 	type PruneOptions,
@@ -80,9 +80,10 @@ export {
 	pruneTargets,
 } from "./stores/prune.js";
 export { type RateLimitStorage, type RateLimitStorageOptions, rateLimitStorage } from "./stores/rate-limit.js";
-export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./migrations/ddl.js";
-export { type PostgresSecondaryStorage, type SecondaryStorageOptions, secondaryStorage } from "./stores/secondary-storage.js";
+export {
+	type PostgresSecondaryStorage,
+	type SecondaryStorageOptions,
+	secondaryStorage,
+} from "./stores/secondary-storage.js";
 export { STORE_NAMES, type StoreName, storesIn } from "./stores/tables.js";
-export { type AppliedOptions, type Stores, type StoresOptions, sharedDriver, storesFor } from "./stores/wiring.js";
-export { formatPgTimestamptz, parsePgTimestamp } from "./driver/timestamp-text.js";
-export * from "./driver/transaction.js";
+export type { AppliedOptions, Stores, StoresOptions } from "./stores/wiring.js";

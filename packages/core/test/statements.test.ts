@@ -1,9 +1,11 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import { describe, expect, it } from "vitest";
-import { buildSelect, LIMIT_ONE, StatementCache, statementName } from "../src/adapter/statements.js";
 import { resolveJoins } from "../src/adapter/join.js";
-import { compileSchema } from "../src/model.js";
+import { StatementCache } from "../src/adapter/statement-cache.js";
+import { buildSelect } from "../src/adapter/statements.js";
 import { type Condition, normalizeWhere } from "../src/adapter/where.js";
+import { statementName } from "../src/compiler.js";
+import { compileSchema } from "../src/model.js";
 
 const options: BetterAuthOptions = {};
 const schema = compileSchema(options, { schema: "auth" });
@@ -17,7 +19,7 @@ function where(model = user, input: Parameters<typeof normalizeWhere>[2] = []) {
 	return { values, conditions, key };
 }
 
-describe("dialect", () => {
+describe("statements", () => {
 	it("compiles in/not_in to one array parameter whatever the list length", () => {
 		const a = where(user, [{ field: "name", operator: "in", value: ["a"] }]);
 		const b = where(user, [{ field: "name", operator: "in", value: ["a", "b", "c"] }]);
@@ -28,8 +30,7 @@ describe("dialect", () => {
 			where: a.conditions,
 			fields: user.fields,
 			joins: [],
-			limitSlot: -1,
-			offsetSlot: -1,
+			limit: "one",
 		});
 		expect(stmt.sql).toContain('"user"."name" = any($1)');
 		expect(b.values).toEqual([["a", "b", "c"]]);
@@ -38,8 +39,7 @@ describe("dialect", () => {
 			where: empty.conditions,
 			fields: user.fields,
 			joins: [],
-			limitSlot: -1,
-			offsetSlot: -1,
+			limit: "one",
 		});
 		expect(notIn.sql).toContain('"user"."name" <> all($1)');
 		expect(empty.values).toEqual([[]]);
@@ -56,8 +56,7 @@ describe("dialect", () => {
 			where: isNull.conditions,
 			fields: user.fields,
 			joins: [],
-			limitSlot: -1,
-			offsetSlot: -1,
+			limit: "one",
 		});
 		expect(stmt.sql).toContain('"user"."image" is null');
 		expect(stmt.plan).toEqual([]);
@@ -79,8 +78,7 @@ describe("dialect", () => {
 			where: w.conditions,
 			fields: user.fields,
 			joins: [],
-			limitSlot: -1,
-			offsetSlot: -1,
+			limit: "one",
 		});
 		expect(stmt.sql).toMatch(
 			/where "user"\."emailVerified" = \$1 and \("user"\."name" = \$2 or "user"\."name" = \$3\)/,
@@ -96,8 +94,8 @@ describe("dialect", () => {
 			where: w.conditions,
 			fields: session.fields,
 			joins: joins.joins,
-			limitSlot: 1,
-			offsetSlot: 2,
+			limit: { slot: 1 },
+			offset: 2,
 		});
 		expect(stmt.sql).toContain("to_json");
 		expect(stmt.sql.match(/select/g)?.length).toBe(3);
@@ -113,8 +111,7 @@ describe("dialect", () => {
 			where: w.conditions,
 			fields: session.fields,
 			joins: [],
-			limitSlot: LIMIT_ONE,
-			offsetSlot: -1,
+			limit: "one",
 		});
 		expect(stmt.sql).toMatch(/limit 1$/);
 		expect(stmt.plan).toEqual([0]);

@@ -7,11 +7,12 @@ import {
 	AuthpgError,
 	type Driver,
 	type DriverCapabilities,
+	driverClosedError,
 	type PgLikePool,
 	pgPoolDriver,
 	type QueryOptions,
 	type QueryResult,
-} from "@authpg/core";
+} from "@authpg/core/driver";
 import { neon, Pool, type PoolConfig } from "@neondatabase/serverless";
 import { type NeonSql, queryOverHttp } from "./http.js";
 
@@ -96,7 +97,7 @@ export function neonDriver(connections: NeonConnections, options: NeonDriverOpti
 	let ws: Driver | undefined;
 	let closing: Promise<void> | undefined;
 	const webSocket = (): Driver => {
-		if (closing) throw new Error(`authpg: the ${name} driver is closed`);
+		if (closing) throw driverClosedError(name);
 		if (!ws) {
 			const created = typeof pool === "function" ? pool() : pool!;
 			ws = pgPoolDriver(created as unknown as PgLikePool, {
@@ -122,7 +123,7 @@ export function neonDriver(connections: NeonConnections, options: NeonDriverOpti
 			opts?: QueryOptions,
 		): Promise<QueryResult<R>> {
 			if (transport === "websocket") return webSocket().query<R>(text, params, opts);
-			if (closing) throw new Error(`authpg: the ${name} driver is closed`);
+			if (closing) throw driverClosedError(name);
 			return queryOverHttp<R>(sql!, text, params);
 		},
 		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {

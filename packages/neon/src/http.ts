@@ -2,7 +2,7 @@
  * Single statements over Neon's SQL-over-HTTP API (`neon()`): one `fetch`
  * per statement, no connection to hold, so nothing to pool or close.
  */
-import type { QueryResult } from "@authpg/core";
+import type { QueryResult } from "@authpg/core/driver";
 import { type NeonQueryFunction, types } from "@neondatabase/serverless";
 
 /** A `neon()` query function, whatever its `arrayMode`/`fullResults` defaults. */

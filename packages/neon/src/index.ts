@@ -1,4 +1,4 @@
-import { type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core";
+import { type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
 import type { Pool } from "@neondatabase/serverless";
 import {
 	type CreateNeonDriverOptions,

@@ -8,8 +8,6 @@
  */
 
 import {
-	createGate,
-	createTransactionScope,
 	DEFAULT_MAX_PREPARED_STATEMENTS,
 	type Driver,
 	type DriverCapabilities,
@@ -17,10 +15,10 @@ import {
 	PreparedStatementNames,
 	parsedStatements,
 	type QueryOptions,
-	type QueryResult,
 	runOnClient,
 	runTransaction,
-} from "@authpg/core";
+	singleSessionDriver,
+} from "@authpg/core/driver";
 import { Client, type ClientConfig } from "pg";
 
 /** Options for {@link nodePostgresDriver}. */
@@ -93,10 +91,7 @@ function clientDriver(
 		transactions: true,
 		preparedStatements: prepare,
 	};
-	const gate = createGate();
-	const scope = createTransactionScope();
 	let session = openSession(initial);
-	let closing: Promise<void> | undefined;
 
 	function openSession(client: Client): Session {
 		const opened: Session = {
@@ -132,48 +127,21 @@ function clientDriver(
 		return active;
 	}
 
-	function assertOpen(): void {
-		if (closing) throw new Error("authpg: the node-postgres driver is closed");
-	}
-
-	return {
+	return singleSessionDriver({
 		name: "node-postgres",
 		capabilities,
-		async query<R = Record<string, unknown>>(
-			sql: string,
-			params: readonly unknown[],
-			opts?: QueryOptions,
-		): Promise<QueryResult<R>> {
-			assertOpen();
-			const inside = scope.current();
-			if (inside) return inside.query<R>(sql, params, opts);
-			const { rows, rowCount } = await gate.run(async () => runOnSession<R>(await current(), sql, params, opts));
-			return { rows, rowCount };
+		run: async (sql, params, opts) => runOnSession(await current(), sql, params, opts),
+		async transaction(fn) {
+			const active = await current();
+			return runTransaction(
+				{ name: "node-postgres", capabilities, run: (sql, params, opts) => runOnSession(active, sql, params, opts) },
+				fn,
+			);
 		},
-		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
-			assertOpen();
-			const inside = scope.current();
-			if (inside) return inside.transaction(fn);
-			return gate.run(async () => {
-				const active = await current();
-				return runTransaction(
-					{
-						name: "node-postgres",
-						capabilities,
-						run: (sql, params, opts) => runOnSession(active, sql, params, opts),
-					},
-					(tx) => scope.run(tx, () => fn(tx)),
-				);
-			});
+		async close() {
+			if (owns) await session.client.end();
 		},
-		close(): Promise<void> {
-			// Queued work finishes first: closing is one more turn at the gate.
-			closing ??= gate.run(async () => {
-				if (owns) await session.client.end();
-			});
-			return closing;
-		},
-	};
+	});
 }
 
 async function connectOnce(client: Client): Promise<void> {

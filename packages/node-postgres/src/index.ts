@@ -1,4 +1,4 @@
-import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core";
+import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
 import type { Client, ClientConfig } from "pg";
 import {
 	type CreateNodePostgresDriverOptions,

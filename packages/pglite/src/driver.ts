@@ -9,17 +9,15 @@
  */
 
 import {
-	createGate,
-	createTransactionScope,
 	type Driver,
 	type DriverCapabilities,
 	formatPgTimestamptz,
 	parsePgTimestamp,
-	type QueryResult,
 	runTransaction,
 	type StatementResult,
+	singleSessionDriver,
 	TransactionRolledBackError,
-} from "@authpg/core";
+} from "@authpg/core/driver";
 import {
 	type ParserOptions,
 	PGlite,
@@ -156,56 +154,34 @@ function instanceDriver(
 	owns: boolean,
 	started: () => Promise<PGliteInterface> | undefined = instance,
 ): Driver {
-	const gate = createGate();
-	const scope = createTransactionScope();
-	let closing: Promise<void> | undefined;
-
-	function assertOpen(): void {
-		if (closing) throw new Error("authpg: the PGlite driver is closed");
-	}
-
-	return {
+	return singleSessionDriver({
 		name: "pglite",
+		label: "PGlite",
 		capabilities,
-		async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[]): Promise<QueryResult<R>> {
-			assertOpen();
-			const inside = scope.current();
-			if (inside) return inside.query<R>(sql, params);
-			const { rows, rowCount } = await gate.run(async () => run<R>(await instance(), sql, params));
-			return { rows, rowCount };
+		run: async (sql, params) => run(await instance(), sql, params),
+		async transaction(fn) {
+			const pglite = await instance();
+			try {
+				return await pglite.transaction((ptx) =>
+					runTransaction(
+						{
+							name: "pglite",
+							capabilities,
+							run: (sql, params) =>
+								ENDS.has(sql) ? Promise.resolve({ rows: [], rowCount: 0 }) : run(ptx, sql, params),
+						},
+						fn,
+					),
+				);
+			} catch (error) {
+				throw isAbortedCommit(error) ? new TransactionRolledBackError() : error;
+			}
 		},
-		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
-			assertOpen();
-			const inside = scope.current();
-			if (inside) return inside.transaction(fn);
-			return gate.run(async () => {
-				const pglite = await instance();
-				try {
-					return await pglite.transaction((ptx) =>
-						runTransaction(
-							{
-								name: "pglite",
-								capabilities,
-								run: (sql, params) =>
-									ENDS.has(sql) ? Promise.resolve({ rows: [], rowCount: 0 }) : run(ptx, sql, params),
-							},
-							(tx) => scope.run(tx, () => fn(tx)),
-						),
-					);
-				} catch (error) {
-					throw isAbortedCommit(error) ? new TransactionRolledBackError() : error;
-				}
-			});
+		async close() {
+			const pglite = owns ? await started()?.catch(() => undefined) : undefined;
+			if (pglite && !pglite.closed) await pglite.close();
 		},
-		close(): Promise<void> {
-			// Queued work finishes first: closing is one more turn at the gate.
-			closing ??= gate.run(async () => {
-				const pglite = owns ? await started()?.catch(() => undefined) : undefined;
-				if (pglite && !pglite.closed) await pglite.close();
-			});
-			return closing;
-		},
-	};
+	});
 }
 
 /**

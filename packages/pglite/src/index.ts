@@ -1,4 +1,4 @@
-import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core";
+import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { type CreatePgliteDriverOptions, createDriver, type PgliteDriverOptions, pgliteDriver } from "./driver.js";
 

@@ -2,7 +2,7 @@
  * An authpg `Driver` over a node-postgres `pg.Pool`: the core's pool driver
  * (shared with Neon's WebSocket `Pool`), named `pool`.
  */
-import { type Driver, type PgPoolDriverOptions, pgPoolDriver } from "@authpg/core";
+import { type Driver, type PgPoolDriverOptions, pgPoolDriver } from "@authpg/core/driver";
 import { Pool, type PoolConfig } from "pg";
 
 /** Options for {@link poolDriver}. */

@@ -1,4 +1,4 @@
-import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core";
+import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
 import type { Pool, PoolConfig } from "pg";
 import { type CreatePoolDriverOptions, createDriver, type PoolDriverOptions, poolDriver } from "./driver.js";
 

@@ -4,7 +4,15 @@
  * `tx.savepoint`). postgres.js pools its own connections.
  */
 
-import { createGate, type Driver, type DriverCapabilities, type QueryOptions, type QueryResult } from "@authpg/core";
+import {
+	createGate,
+	type Driver,
+	type DriverCapabilities,
+	driverClosedError,
+	isConnectionError,
+	type QueryOptions,
+	type QueryResult,
+} from "@authpg/core/driver";
 import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 import { decoderFor, encodeParameter, textOf } from "./text-format.js";
 
@@ -87,7 +95,7 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 	}
 
 	function assertOpen(): void {
-		if (closing) throw new Error("authpg: the postgres.js driver is closed");
+		if (closing) throw driverClosedError("postgres.js");
 	}
 
 	/** A driver bound to one transaction scope (the transaction or a savepoint in it). */
@@ -278,22 +286,6 @@ function transactionState(): TransactionState {
 
 function connectionLost(cause: unknown): Error {
 	return new Error("authpg: the transaction's connection was lost; none of its changes were committed.", { cause });
-}
-
-/** postgres.js's own codes for a connection that is gone. */
-const CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT"]);
-
-/**
- * Whether `error` means the connection is gone (rather than one statement
- * failing): postgres.js's connection errors, a FATAL or PANIC from the
- * server, or a socket error (`ECONNRESET`, `EPIPE`, …).
- */
-function isConnectionError(error: unknown): boolean {
-	if (typeof error !== "object" || error === null) return false;
-	const { code, severity } = error as { code?: unknown; severity?: unknown };
-	if (severity === "FATAL" || severity === "PANIC") return true;
-	if (typeof code !== "string") return false;
-	return CONNECTION_CODES.has(code) || (severity === undefined && /^E[A-Z]+$/.test(code));
 }
 
 function decode<R>(result: RawResult | RawResult[]): QueryResult<R> {

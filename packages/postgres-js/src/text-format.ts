@@ -10,7 +10,7 @@
  * values, also through `stores.kysely`.
  */
 
-import { formatPgTimestamptz, parsePgTimestamp } from "@authpg/core";
+import { formatPgTimestamptz, parsePgTimestamp } from "@authpg/core/driver";
 
 /** A column value as text; `null` for SQL NULL. */
 type Decode = (text: string) => unknown;

@@ -1,4 +1,5 @@
-import { CallerTransactionNotSupportedByDriverError, type Driver, type Stores, storesFor } from "@authpg/core";
+import { CallerTransactionNotSupportedByDriverError, type Driver, type Stores } from "@authpg/core";
+import { storesFor } from "@authpg/core/driver";
 import { betterAuth } from "better-auth";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SuiteContext } from "./index.js";

@@ -9,9 +9,9 @@ import {
 	keyStore,
 	postgresAdapter,
 	rotateKeystorePassword,
-	storesFor,
 	storesIn,
 } from "@authpg/core";
+import { storesFor } from "@authpg/core/driver";
 import { type BetterAuthOptions, betterAuth } from "better-auth";
 import { jwt } from "better-auth/plugins";
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";

@@ -8,7 +8,16 @@
  */
 import type { BetterAuthOptions } from "@better-auth/core";
 import type { DBAdapter, DBTransactionAdapter, JoinOption, Where } from "@better-auth/core/db/adapter";
+import type { Driver } from "../driver/contract.js";
+import { AuthpgError, InvalidValueError, toQueryError } from "../errors.js";
+import { planFresh, planSql } from "../migrations/plan.js";
+import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
 import { AdapterContext } from "./context.js";
+import { lockEmailInTransaction } from "./email-lock.js";
+import { type Assignments, assign, inputValue, updateColumns } from "./input.js";
+import { type ResolvedJoins, resolveJoins } from "./join.js";
+import { applyOutputTransforms, applyRules } from "./output.js";
+import { fieldsKey, type LimitShape, type ShapeOperation, type Slot, shapeKey } from "./shape.js";
 import {
 	buildConsumeOne,
 	buildCount,
@@ -17,17 +26,8 @@ import {
 	buildInsert,
 	buildSelect,
 	buildUpdate,
-	LIMIT_ONE,
 	type Statement,
-	statementName,
 } from "./statements.js";
-import type { Driver } from "../driver/contract.js";
-import { AuthpgError, InvalidValueError, toQueryError } from "../errors.js";
-import { assign, inputValue, updateColumns } from "./input.js";
-import { resolveJoins } from "./join.js";
-import { planFresh, planSql } from "../migrations/apply.js";
-import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
-import { applyOutputTransforms, applyRules } from "./values.js";
 import { type Condition, normalizeWhere } from "./where.js";
 
 /** Options of {@link postgresAdapter}. */
@@ -54,23 +54,98 @@ function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, valu
 	});
 }
 
-/**
- * Taken by a transaction's lookup of a user by email, until it ends. Better
- * Auth's sign-up runs find-by-email then create in one transaction; at READ
- * COMMITTED two concurrent sign-ups with one email would both find nothing,
- * and the loser would fail on the unique index with a generic "failed to
- * create user". Serialised here, the second lookup sees the first user, and
- * Better Auth answers as for any existing email.
- */
-const EMAIL_LOCK = "select pg_advisory_xact_lock(hashtextextended($1, 0))";
-const EMAIL_LOCK_NAME = statementName(EMAIL_LOCK);
-
-function lockedEmail(model: ModelInfo, where: Where[] | undefined): string | undefined {
-	if (model.key !== "user" || where?.length !== 1) return undefined;
-	const [w] = where as [Where];
-	if ((w.operator ?? "eq") !== "eq" || typeof w.value !== "string" || w.field !== "email") return undefined;
-	return w.value;
+/** The rows a statement returns, converted as Better Auth expects them (joined rows included). */
+function outputRow(
+	ctx: AdapterContext,
+	model: ModelInfo,
+	row: Row | undefined,
+	joins?: ResolvedJoins,
+): Row | null | Promise<Row> {
+	if (!row) return null;
+	applyRules(row, ctx.rulesOf(model).row);
+	if (joins) {
+		for (const join of joins.joins) {
+			const nested = ctx.rulesOf(join.model).nested;
+			const value = row[join.model.key];
+			if (Array.isArray(value)) for (const item of value) applyRules(item, nested);
+			else if (value) applyRules(value as Row, nested);
+			else row[join.model.key] = join.oneToOne ? null : [];
+		}
+	}
+	return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
 }
+
+/** A call's where clause: its values (more may be pushed after them), conditions and shape key fragment. */
+function filter(ctx: AdapterContext, model: ModelInfo, input: Where[] | undefined) {
+	const values: unknown[] = [];
+	const where: Condition[] = [];
+	const key = normalizeWhere(model, ctx.schema.idKind, input, values, where);
+	return { values, where, key };
+}
+
+/** The fields a select returns: `select`, plus the base side of each join, which Better Auth keeps. */
+function selectFields(model: ModelInfo, select: string[] | undefined, joins: ResolvedJoins): readonly FieldInfo[] {
+	if (!select || select.length === 0) return model.fields;
+	const fields = new Set(select.map((name) => model.field(name)));
+	for (const join of joins.joins) fields.add(join.from);
+	return model.fields.filter((f) => fields.has(f));
+}
+
+interface FindArgs {
+	where?: Where[] | undefined;
+	select?: string[] | undefined;
+	join?: JoinOption | undefined;
+	limit?: number | undefined;
+	offset?: number | undefined;
+	sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
+}
+
+/** The statement and values of a findOne (`limit 1`) or findMany (a limit, maybe an offset). */
+function findStatement(ctx: AdapterContext, op: "findOne" | "findMany", model: ModelInfo, args: FindArgs) {
+	const { schema } = ctx;
+	const { values, where, key: whereKey } = filter(ctx, model, args.where);
+	const joins = resolveJoins(schema, model, args.join);
+	const fields = selectFields(model, args.select, joins);
+	const sort = args.sortBy
+		? { field: model.field(args.sortBy.field), desc: args.sortBy.direction === "desc" }
+		: undefined;
+	let limit: LimitShape = "one";
+	let offset: Slot | undefined;
+	if (op === "findMany") {
+		limit = { slot: values.push(args.limit ?? schema.defaultLimit) - 1 };
+		if (args.offset !== undefined && args.offset !== null) offset = values.push(args.offset) - 1;
+	}
+	const key = shapeKey(
+		"select",
+		model,
+		whereKey,
+		fieldsKey(model, fields),
+		joins.key,
+		sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : "",
+		`${limit === "one" ? "1" : "n"}${offset === undefined ? "" : "o"}`,
+	);
+	const stmt = ctx.cache.get(key, () =>
+		buildSelect(schema.namespace, { model, where, fields, joins: joins.joins, sort, limit, offset }),
+	);
+	return { stmt, values, joins };
+}
+
+/** incrementOne's deltas as values, with the fields they add to and the shape key fragment. */
+function increments(model: ModelInfo, increment: Record<string, unknown> | undefined, values: unknown[]) {
+	const fields: FieldInfo[] = [];
+	const slots: Slot[] = [];
+	for (const [name, delta] of Object.entries(increment ?? {})) {
+		const field = model.field(name);
+		if (typeof delta !== "number" || !Number.isFinite(delta)) {
+			throw new InvalidValueError(`incrementOne on "${model.key}.${field.key}" needs a finite number delta.`);
+		}
+		fields.push(field);
+		slots.push(values.push(delta) - 1);
+	}
+	return { fields, slots, key: fieldsKey(model, fields) };
+}
+
+const NOTHING_SET: Assignments = { fields: [], slots: [], key: "" };
 
 function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = false): DBAdapter<BetterAuthOptions> {
 	const { schema, cache } = ctx;
@@ -80,80 +155,15 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 	// promise and a tick, and Better Auth's async hooks make each dearer).
 	const modelNow = (name: string) => ctx.known(schema.model(name));
 	const modelOf = (name: string) => ctx.stored(schema.model(name), driver);
-
-	const output = (
+	/** Compile (once) and run the statement of shape `key` for `op`. */
+	const exec = (
+		op: string,
+		operation: ShapeOperation,
 		model: ModelInfo,
-		row: Row | undefined,
-		joins?: ReturnType<typeof resolveJoins>,
-	): Row | null | Promise<Row> => {
-		if (!row) return null;
-		applyRules(row, ctx.rulesOf(model).row);
-		if (joins) {
-			for (const join of joins.joins) {
-				const nested = ctx.rulesOf(join.model).nested;
-				const value = row[join.model.key];
-				if (Array.isArray(value)) for (const item of value) applyRules(item, nested);
-				else if (value) applyRules(value as Row, nested);
-				else row[join.model.key] = join.oneToOne ? null : [];
-			}
-		}
-		return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
-	};
-
-	/** The where clause of a call: its parameters, conditions and the shape key (`tag` names the operation). */
-	const filter = (tag: string, model: ModelInfo, input: Where[] | undefined) => {
-		const values: unknown[] = [];
-		const where: Condition[] = [];
-		const key = `${tag}\u0003${model.key}\u0003${normalizeWhere(model, schema.idKind, input, values, where)}`;
-		return { values, where, key };
-	};
-
-	const selectFields = (model: ModelInfo, select: string[] | undefined, joins: ReturnType<typeof resolveJoins>) => {
-		if (!select || select.length === 0) return model.fields;
-		const fields = new Set(select.map((name) => model.field(name)));
-		// Better Auth keeps the base side of each join in the result.
-		for (const join of joins.joins) fields.add(join.from);
-		return model.fields.filter((f) => fields.has(f));
-	};
-
-	const find = (
-		op: "findOne" | "findMany",
-		model: ModelInfo,
-		args: {
-			where?: Where[] | undefined;
-			select?: string[] | undefined;
-			join?: JoinOption | undefined;
-			limit?: number | undefined;
-			offset?: number | undefined;
-			sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
-		},
-	) => {
-		const { values, where, key: whereKey } = filter("s", model, args.where);
-		const joins = resolveJoins(schema, model, args.join);
-		const fields = selectFields(model, args.select, joins);
-		const sort = args.sortBy
-			? { field: model.field(args.sortBy.field), desc: args.sortBy.direction === "desc" }
-			: undefined;
-		let limitSlot = LIMIT_ONE;
-		let offsetSlot = -1;
-		if (op === "findMany") {
-			limitSlot = values.push(args.limit ?? schema.defaultLimit) - 1;
-			if (args.offset !== undefined && args.offset !== null) offsetSlot = values.push(args.offset) - 1;
-		}
-		const key = `${whereKey}\u0003${fields.length === model.fields.length ? "*" : fields.map((f) => f.key).join(",")}\u0003${joins.key}\u0003${sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : ""}\u0003${limitSlot < 0 ? limitSlot : "n"}${offsetSlot < 0 ? "" : "o"}`;
-		const stmt = cache.get(key, () =>
-			buildSelect(ns, { model, where, fields, joins: joins.joins, sort, limitSlot, offsetSlot }),
-		);
-		return { stmt, values, joins };
-	};
-
-	const lockEmail = async (model: ModelInfo, email: string) => {
-		try {
-			await driver.query(EMAIL_LOCK, [`authpg:user.email:${ns}:${email}`], { name: EMAIL_LOCK_NAME });
-		} catch (error) {
-			throw toQueryError("findOne", model.key, error);
-		}
-	};
+		parts: string[],
+		values: unknown[],
+		build: () => Statement,
+	) => run(driver, op, model, cache.get(shapeKey(operation, model, ...parts), build), values);
 
 	const adapter: DBAdapter<BetterAuthOptions> = {
 		id: "authpg",
@@ -171,32 +181,30 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			const values: unknown[] = [];
 			const assigned = assign(schema.idKind, inputs, values);
 			const { fields, slots, key: fieldKey } = assigned instanceof Promise ? await assigned : assigned;
-			let key = `c\u0003${model.key}\u0003${fieldKey}`;
 			const returning = select?.length
 				? model.fields.filter((f) => select.some((s) => model.field(s) === f))
 				: model.fields;
-			if (returning !== model.fields) key += `\u0003${returning.map((f) => f.key).join(",")}`;
-			const stmt = cache.get(key, () => buildInsert(ns, model, fields, slots, returning));
-			const { rows } = await run(driver, "create", model, stmt, values);
-			return output(model, rows[0]) as never;
+			const { rows } = await exec("create", "create", model, [fieldKey, fieldsKey(model, returning)], values, () =>
+				buildInsert(ns, model, fields, slots, returning),
+			);
+			return outputRow(ctx, model, rows[0]) as never;
 		},
 
 		async findOne(args) {
 			const model = modelNow(args.model) ?? (await modelOf(args.model));
-			const { stmt, values, joins } = find("findOne", model, args);
-			const email = inTransaction ? lockedEmail(model, args.where) : undefined;
-			if (email !== undefined) await lockEmail(model, email);
+			const { stmt, values, joins } = findStatement(ctx, "findOne", model, args);
+			if (inTransaction) await lockEmailInTransaction(driver, ns, model, args.where);
 			const { rows } = await run(driver, "findOne", model, stmt, values);
-			return output(model, rows[0], joins) as never;
+			return outputRow(ctx, model, rows[0], joins) as never;
 		},
 
 		async findMany(args) {
 			const model = modelNow(args.model) ?? (await modelOf(args.model));
-			const { stmt, values, joins } = find("findMany", model, args);
+			const { stmt, values, joins } = findStatement(ctx, "findMany", model, args);
 			const { rows } = await run(driver, "findMany", model, stmt, values);
 			const result = [];
 			for (const row of rows) {
-				const out = output(model, row, joins);
+				const out = outputRow(ctx, model, row, joins);
 				result.push(out instanceof Promise ? await out : out);
 			}
 			return result as never;
@@ -204,9 +212,8 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 
 		async count({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter("n", model, whereInput);
-			const stmt = cache.get(key, () => buildCount(ns, model, where));
-			const { rows } = await run(driver, "count", model, stmt, values);
+			const { values, where, key } = filter(ctx, model, whereInput);
+			const { rows } = await exec("count", "count", model, [key], values, () => buildCount(ns, model, where));
 			return Number(rows[0]?.count ?? 0);
 		},
 
@@ -214,27 +221,28 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			// As Better Auth's factory: an update without a where touches nothing.
 			if (!whereInput || whereInput.length === 0) return null;
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key: whereKey } = filter("u", model, whereInput);
+			const { values, where, key } = filter(ctx, model, whereInput);
 			const assigned = updateColumns(schema.idKind, model, update as Row, values);
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) return adapter.findOne({ model: modelName, where: whereInput });
-			const key = `${whereKey}\u0003${set.key}`;
-			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, true));
-			const { rows } = await run(driver, "update", model, stmt, values);
-			return output(model, rows[0]) as never;
+			const { rows } = await exec("update", "update", model, [key, set.key], values, () =>
+				buildUpdate(ns, model, set.fields, set.slots, where, true),
+			);
+			return outputRow(ctx, model, rows[0]) as never;
 		},
 
 		async updateMany({ model: modelName, where: whereInput, update }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key: whereKey } = filter("U", model, whereInput);
+			const { values, where, key } = filter(ctx, model, whereInput);
 			const assigned = updateColumns(schema.idKind, model, update as Row, values);
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) {
 				throw new InvalidValueError(`updateMany on "${model.key}" has no known field to set.`);
 			}
-			const key = `${whereKey}\u0003${set.key}`;
-			const stmt = cache.get(key, () => buildUpdate(ns, model, set.fields, set.slots, where, false));
-			return (await run(driver, "updateMany", model, stmt, values)).rowCount;
+			const result = await exec("updateMany", "updateMany", model, [key, set.key], values, () =>
+				buildUpdate(ns, model, set.fields, set.slots, where, false),
+			);
+			return result.rowCount;
 		},
 
 		async delete({ model: modelName, where: whereInput }) {
@@ -243,48 +251,33 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 
 		async deleteMany({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter("d", model, whereInput);
-			const stmt = cache.get(key, () => buildDelete(ns, model, where));
-			return (await run(driver, "deleteMany", model, stmt, values)).rowCount;
+			const { values, where, key } = filter(ctx, model, whereInput);
+			const result = await exec("deleteMany", "delete", model, [key], values, () => buildDelete(ns, model, where));
+			return result.rowCount;
 		},
 
 		async consumeOne({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter("x", model, whereInput);
-			const stmt = cache.get(key, () => buildConsumeOne(ns, model, where));
-			const { rows } = await run(driver, "consumeOne", model, stmt, values);
-			return output(model, rows[0]) as never;
+			const { values, where, key } = filter(ctx, model, whereInput);
+			const { rows } = await exec("consumeOne", "consumeOne", model, [key], values, () =>
+				buildConsumeOne(ns, model, where),
+			);
+			return outputRow(ctx, model, rows[0]) as never;
 		},
 
 		async incrementOne({ model: modelName, where: whereInput, increment, set: setInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const filtered = filter("i", model, whereInput);
-			const { values, where } = filtered;
-			const increments: FieldInfo[] = [];
-			const incrementSlots: number[] = [];
-			let key = `${filtered.key}\u0003`;
-			for (const [name, delta] of Object.entries(increment ?? {})) {
-				const field = model.field(name);
-				if (typeof delta !== "number" || !Number.isFinite(delta)) {
-					throw new InvalidValueError(`incrementOne on "${model.key}.${field.key}" needs a finite number delta.`);
-				}
-				increments.push(field);
-				incrementSlots.push(values.push(delta) - 1);
-				key += `${field.key},`;
-			}
-			const assigned = setInput
-				? updateColumns(schema.idKind, model, setInput as Row, values)
-				: { fields: [], slots: [], key: "" };
+			const { values, where, key } = filter(ctx, model, whereInput);
+			const added = increments(model, increment, values);
+			const assigned = setInput ? updateColumns(schema.idKind, model, setInput as Row, values) : NOTHING_SET;
 			const set = assigned instanceof Promise ? await assigned : assigned;
-			if (increments.length === 0 && set.fields.length === 0) {
+			if (added.fields.length === 0 && set.fields.length === 0) {
 				throw new InvalidValueError(`incrementOne on "${model.key}" needs a non-empty \`increment\` or \`set\`.`);
 			}
-			key += `\u0003${set.key}`;
-			const stmt = cache.get(key, () =>
-				buildIncrementOne(ns, model, increments, incrementSlots, set.fields, set.slots, where),
+			const { rows } = await exec("incrementOne", "incrementOne", model, [key, added.key, set.key], values, () =>
+				buildIncrementOne(ns, model, added.fields, added.slots, set.fields, set.slots, where),
 			);
-			const { rows } = await run(driver, "incrementOne", model, stmt, values);
-			return output(model, rows[0]) as never;
+			return outputRow(ctx, model, rows[0]) as never;
 		},
 
 		async transaction<R>(callback: (tx: DBTransactionAdapter<BetterAuthOptions>) => Promise<R>): Promise<R> {

@@ -5,10 +5,10 @@
  */
 import type { BetterAuthOptions } from "@better-auth/core";
 import { generateId as defaultGenerateId } from "@better-auth/core/utils/id";
-import { StatementCache } from "./statements.js";
 import type { Driver } from "../driver/contract.js";
 import { type CompiledSchema, compileSchema, type ModelInfo, type SchemaOptions, withJsonbArrays } from "../model.js";
-import { type OutputRule, outputRules } from "./values.js";
+import { type OutputRule, outputRules } from "./output.js";
+import { StatementCache } from "./statement-cache.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 

@@ -4,7 +4,8 @@
  * turned into a parameter. Synchronous unless a transform is async.
  */
 import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
-import { toDb } from "./values.js";
+import { toDb } from "./parameters.js";
+import type { Slot } from "./shape.js";
 
 type Row = Record<string, unknown>;
 
@@ -33,7 +34,8 @@ export function inputValue(field: FieldInfo, value: unknown, action: "create" | 
 /** Columns to set, in model order, with their value slots and a shape key. */
 export interface Assignments {
 	fields: FieldInfo[];
-	slots: number[];
+	slots: Slot[];
+	/** Shape key fragment: the fields set. */
 	key: string;
 }
 
@@ -56,7 +58,7 @@ export function assign(
 		);
 	}
 	const fields: FieldInfo[] = [];
-	const slots: number[] = [];
+	const slots: Slot[] = [];
 	let key = "";
 	for (const { field, value } of inputs) {
 		if (value === undefined) continue;

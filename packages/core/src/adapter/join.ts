@@ -5,9 +5,10 @@
  * (an object or null), anything else one-to-many (an array, limited).
  */
 import type { JoinOption } from "@better-auth/core/db/adapter";
-import type { JoinShape } from "./statements.js";
 import { InvalidValueError } from "../errors.js";
 import type { CompiledSchema, FieldInfo, ModelInfo } from "../model.js";
+import { itemKey } from "./shape.js";
+import type { JoinShape } from "./statements.js";
 
 export interface ResolvedJoins {
 	readonly joins: readonly JoinShape[];
@@ -26,7 +27,7 @@ export function resolveJoins(schema: CompiledSchema, base: ModelInfo, option: Jo
 		const model = schema.model(name);
 		const join = resolveOne(schema, base, model, typeof spec === "object" ? spec.limit : undefined);
 		joins.push(join);
-		key += `${model.key}:${join.limit}\u0002`;
+		key += itemKey(model.key, join.limit);
 	}
 	return joins.length ? { joins, key } : none;
 }

@@ -7,19 +7,11 @@
  * compiled parameter list is mapped back to value slots by marker identity
  * (Kysely's parameter order is not the order markers were placed in).
  */
-import {
-	type AliasedExpression,
-	type CompiledQuery,
-	DummyDriver,
-	Kysely,
-	PostgresAdapter,
-	PostgresIntrospector,
-	PostgresQueryCompiler,
-	type SqlBool,
-	sql,
-} from "kysely";
+import { type AliasedExpression, type CompiledQuery, type SqlBool, sql } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
+import { compiler } from "../compiler.js";
 import type { FieldInfo, ModelInfo } from "../model.js";
+import type { LimitShape, Slot } from "./shape.js";
 import { type Condition, wherePredicate } from "./where.js";
 
 /** A compiled statement: SQL text, its statement name, and its parameter plan. */
@@ -37,19 +29,9 @@ export interface Statement {
 
 /** A value marker: stands for slot `slot` of the call's value list. */
 class Param {
-	constructor(readonly slot: number) {}
+	constructor(readonly slot: Slot) {}
 }
-const param = (slot: number) => new Param(slot);
-
-/** A connection-less Kysely used only to compile. */
-export const compiler = new Kysely<any>({
-	dialect: {
-		createAdapter: () => new PostgresAdapter(),
-		createDriver: () => new DummyDriver(),
-		createIntrospector: (db) => new PostgresIntrospector(db),
-		createQueryCompiler: () => new PostgresQueryCompiler(),
-	},
-});
+const param = (slot: Slot) => new Param(slot);
 
 /** A join resolved from Better Auth's `join` option. */
 export interface JoinShape {
@@ -61,18 +43,14 @@ export interface JoinShape {
 	readonly limit: number;
 }
 
-/** `limitSlot` value for findOne's constant `limit 1`. */
-export const LIMIT_ONE = -2;
-
 export interface SelectShape {
 	readonly model: ModelInfo;
 	readonly where: readonly Condition[];
 	readonly fields: readonly FieldInfo[];
 	readonly joins: readonly JoinShape[];
 	readonly sort?: { field: FieldInfo; desc: boolean } | undefined;
-	/** Value slot of the limit; `-1` for none, `-2` for a constant `limit 1`. */
-	readonly limitSlot: number;
-	readonly offsetSlot: number;
+	readonly limit: LimitShape;
+	readonly offset?: Slot | undefined;
 }
 
 const columns = (table: string, fields: readonly FieldInfo[]) => fields.map((f) => sql.id(table, f.column).as(f.key));
@@ -103,9 +81,8 @@ export function buildSelect(ns: string, shape: SelectShape): Statement {
 	const predicate = wherePredicate(model.table, shape.where, param);
 	if (predicate) query = query.where(predicate);
 	if (shape.sort) query = query.orderBy(sql.id(model.table, shape.sort.field.column), shape.sort.desc ? "desc" : "asc");
-	if (shape.limitSlot >= 0) query = query.limit(param(shape.limitSlot) as never);
-	else if (shape.limitSlot === LIMIT_ONE) query = query.limit(sql.lit(1));
-	if (shape.offsetSlot >= 0) query = query.offset(param(shape.offsetSlot) as never);
+	query = query.limit(shape.limit === "one" ? sql.lit(1) : (param(shape.limit.slot) as never));
+	if (shape.offset !== undefined) query = query.offset(param(shape.offset) as never);
 	return finish(query);
 }
 
@@ -122,7 +99,7 @@ export function buildInsert(
 	ns: string,
 	model: ModelInfo,
 	fields: readonly FieldInfo[],
-	slots: readonly number[],
+	slots: readonly Slot[],
 	returning: readonly FieldInfo[],
 ): Statement {
 	const insert = compiler.withSchema(ns).insertInto(model.table);
@@ -136,7 +113,7 @@ export function buildUpdate(
 	ns: string,
 	model: ModelInfo,
 	fields: readonly FieldInfo[],
-	slots: readonly number[],
+	slots: readonly Slot[],
 	where: readonly Condition[],
 	returning: boolean,
 ): Statement {
@@ -199,9 +176,9 @@ export function buildIncrementOne(
 	ns: string,
 	model: ModelInfo,
 	increments: readonly FieldInfo[],
-	incrementSlots: readonly number[],
+	incrementSlots: readonly Slot[],
 	sets: readonly FieldInfo[],
-	setSlots: readonly number[],
+	setSlots: readonly Slot[],
 	where: readonly Condition[],
 ): Statement {
 	const assignments: Record<string, unknown> = {};
@@ -219,56 +196,4 @@ export function buildIncrementOne(
 			.where(lockedTarget(ns, model, where))
 			.returning(columns(model.table, model.fields) as never),
 	);
-}
-
-/** A statement name from the SQL text (53-bit hash, base 36). */
-export function statementName(text: string): string {
-	let h1 = 0xdeadbeef;
-	let h2 = 0x41c6ce57;
-	for (let i = 0; i < text.length; i++) {
-		const ch = text.charCodeAt(i);
-		h1 = Math.imul(h1 ^ ch, 2654435761);
-		h2 = Math.imul(h2 ^ ch, 1597334677);
-	}
-	h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-	h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-	return `authpg_${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
-}
-
-/**
- * Compiled statements, shared by every adapter over the same schema shape
- * (creating stores per request stays cheap). Bounded: shapes come from code,
- * but a bound keeps a pathological caller from growing it without end.
- */
-export class StatementCache {
-	private static readonly bySchema = new Map<string, StatementCache>();
-	private readonly entries = new Map<string, Statement>();
-	private constructor(
-		private readonly fingerprint: string,
-		private readonly limit: number,
-	) {}
-
-	/** The cache shared by every adapter whose schema has this fingerprint. */
-	static for(fingerprint: string): StatementCache {
-		let cache = StatementCache.bySchema.get(fingerprint);
-		if (!cache) {
-			cache = new StatementCache(fingerprint, 2000);
-			StatementCache.bySchema.set(fingerprint, cache);
-		}
-		return cache;
-	}
-
-	get(key: string, build: () => Statement): Statement {
-		let statement = this.entries.get(key);
-		if (!statement) {
-			const built = build();
-			statement = { ...built, name: statementName(`${this.fingerprint}\u0000${built.sql}`) };
-			if (this.entries.size >= this.limit) {
-				const oldest = this.entries.keys().next().value;
-				if (oldest !== undefined) this.entries.delete(oldest);
-			}
-			this.entries.set(key, statement);
-		}
-		return statement;
-	}
 }

@@ -12,7 +12,8 @@ import type { Where } from "@better-auth/core/db/adapter";
 import { type Expression, type RawBuilder, type SqlBool, sql } from "kysely";
 import { InvalidValueError } from "../errors.js";
 import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
-import { assertStorableText, toDb } from "./values.js";
+import { assertStorableText, toDb } from "./parameters.js";
+import { itemKey, type Slot } from "./shape.js";
 
 export type Operator = NonNullable<Where["operator"]>;
 
@@ -38,8 +39,8 @@ export interface Condition {
 	readonly insensitive: boolean;
 	/** `eq`/`ne` against null: no parameter. */
 	readonly isNull: boolean;
-	/** Index of its value in the call's value list (-1 when none). */
-	readonly slot: number;
+	/** Its value in the call's value list; none for `isNull`. */
+	readonly slot: Slot | undefined;
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
@@ -72,7 +73,7 @@ export function normalizeWhere(
 		let value: unknown = w.value;
 		const isNull = value === null && (operator === "eq" || operator === "ne");
 		let insensitive = false;
-		let slot = -1;
+		let slot: Slot | undefined;
 		if (!isNull) {
 			if (operator === "in" || operator === "not_in") {
 				if (!Array.isArray(value)) {
@@ -97,7 +98,7 @@ export function normalizeWhere(
 			values.push(value);
 		}
 		out.push({ field, operator, or, insensitive, isNull, slot });
-		key += `${field.key}\u0001${operator}\u0001${or ? 1 : 0}${insensitive ? 1 : 0}${isNull ? 1 : 0}\u0002`;
+		key += itemKey(field.key, operator, or, insensitive, isNull);
 	}
 	return key;
 }
@@ -106,7 +107,7 @@ export function normalizeWhere(
 export function wherePredicate(
 	table: string,
 	conditions: readonly Condition[],
-	param: (slot: number) => unknown,
+	param: (slot: Slot) => unknown,
 ): Expression<SqlBool> | undefined {
 	const and: RawBuilder<SqlBool>[] = [];
 	const or: RawBuilder<SqlBool>[] = [];
@@ -116,9 +117,9 @@ export function wherePredicate(
 	return sql<SqlBool>`${sql.join(and, sql` and `)}`;
 }
 
-function condition(table: string, c: Condition, param: (slot: number) => unknown): RawBuilder<SqlBool> {
+function condition(table: string, c: Condition, param: (slot: Slot) => unknown): RawBuilder<SqlBool> {
 	const column = sql.id(table, c.field.column);
-	if (c.isNull) return c.operator === "eq" ? sql`${column} is null` : sql`${column} is not null`;
+	if (c.slot === undefined) return c.operator === "eq" ? sql`${column} is null` : sql`${column} is not null`;
 	const value = param(c.slot);
 	const lhs = c.insensitive ? sql`lower(${column})` : column;
 	switch (c.operator) {

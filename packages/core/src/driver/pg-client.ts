@@ -4,9 +4,10 @@
  * that hold such clients. Typed structurally: the core does not import `pg`.
  */
 import { sql } from "kysely";
-import { compiler } from "../adapter/statements.js";
+import { compiler } from "../compiler.js";
 import type { QueryOptions } from "./contract.js";
-import type { PreparedStatementNames, StatementResult } from "./transaction.js";
+import type { PreparedStatementNames } from "./prepared-names.js";
+import type { StatementResult } from "./transaction.js";
 
 /** The result shape node-postgres-compatible clients return. */
 export interface PgLikeResult {
@@ -95,16 +96,4 @@ export function toResult<R>(result: unknown): StatementResult<R> {
 	const last = (Array.isArray(result) ? result[result.length - 1] : result) as PgLikeResult | undefined;
 	if (!last) return { rows: [], rowCount: 0 };
 	return { rows: (last.rows ?? []) as R[], rowCount: last.rowCount ?? 0, command: last.command };
-}
-
-/**
- * Whether a connection is still usable after `error`: true for an error the
- * server reported for one statement (the session then waits for the next),
- * false for a lost socket, a timeout or a session-ending (FATAL) error.
- */
-export function isStatementError(error: unknown): boolean {
-	// Duck-typed: an application's pg may be another copy than ours, so instanceof DatabaseError could miss.
-	if (typeof error !== "object" || error === null) return false;
-	const { severity, code } = error as { severity?: unknown; code?: unknown };
-	return typeof code === "string" && typeof severity === "string" && severity !== "FATAL" && severity !== "PANIC";
 }

@@ -4,22 +4,19 @@
  * client and gives it back as soon as it is done. Typed structurally, so the
  * core imports no driver and runs wherever those pools run (Node, edge).
  */
+import { isStatementError } from "./connection-loss.js";
 import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./contract.js";
 import {
 	type Callback,
 	callbackStyle,
-	isStatementError,
 	type PgLikeClient,
 	parsedStatements,
 	runOnClient,
 	toResult,
 } from "./pg-client.js";
-import {
-	DEFAULT_MAX_PREPARED_STATEMENTS,
-	PreparedStatementNames,
-	type RunStatement,
-	runTransaction,
-} from "./transaction.js";
+import { DEFAULT_MAX_PREPARED_STATEMENTS, PreparedStatementNames } from "./prepared-names.js";
+import { driverClosedError } from "./single-session.js";
+import { type RunStatement, runTransaction } from "./transaction.js";
 
 /** A client checked out of a {@link PgLikePool}. */
 export interface PgLikePoolClient extends PgLikeClient {
@@ -86,7 +83,7 @@ export function pgPoolDriver(pool: PgLikePool, options: PgPoolDriverOptions): Dr
 
 	/** Check out a client, callback-style where the pool offers it (see {@link callbackStyle}). */
 	function checkout(callback: Callback<PgLikePoolClient>): void {
-		if (closing) callback(new Error(`authpg: the ${name} driver is closed`));
+		if (closing) callback(driverClosedError(name));
 		else
 			callbackStyle(
 				(done) => (pool.connect as (done: Callback<PgLikePoolClient>) => unknown).call(pool, done),

@@ -1,15 +1,12 @@
 /**
- * Connection-level helpers shared by every driver that holds its own
- * connection (one client, or a client checked out of a pool): a FIFO gate,
- * transactions with savepoints over one dedicated connection, and a bounded
- * set of prepared statement names. Driver packages stay thin by reusing these.
- *
- * No driver, no Node built-ins: this runs wherever the core runs.
+ * Transactions with savepoints over one dedicated connection, for every
+ * driver that holds its own connection (one client, or a client checked out
+ * of a pool). No driver, no Node built-ins: this runs wherever the core runs.
  */
 
-import { type AsyncLocalStorage, getAsyncLocalStorage } from "@better-auth/core/async_hooks";
-import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./contract.js";
 import { AuthpgError } from "../errors.js";
+import type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./contract.js";
+import { createGate } from "./gate.js";
 
 /** A statement's result as a connection reports it, with the command tag when the client gives one. */
 export interface StatementResult<R> extends QueryResult<R> {
@@ -33,29 +30,6 @@ export interface DedicatedConnection {
 	readonly name: string;
 	readonly capabilities: DriverCapabilities;
 	readonly run: RunStatement;
-}
-
-/** A FIFO async mutex: tasks run one at a time, in the order they were handed in. */
-export interface Gate {
-	/** Run `task` once every task handed in before it has settled; settles as `task` does. */
-	run<T>(task: () => Promise<T>): Promise<T>;
-}
-
-/**
- * Create a {@link Gate}. Not reentrant: a task that awaits another task on the
- * same gate waits forever, so code running under a gate must use a different
- * path (for a transaction, its `tx`).
- */
-export function createGate(): Gate {
-	let tail: Promise<unknown> = Promise.resolve();
-	return {
-		run<T>(task: () => Promise<T>): Promise<T> {
-			const result = tail.then(task);
-			// The chain must survive a failed task; the caller still sees the failure through `result`.
-			tail = result.then(ignore, ignore);
-			return result;
-		},
-	};
 }
 
 /**
@@ -182,123 +156,4 @@ class Scope {
 	}
 }
 
-/**
- * Default bound on prepared statements per connection. Postgres keeps a plan
- * per statement per session; a few hundred covers every statement shape the
- * core compiles for a typical Better Auth setup.
- */
-export const DEFAULT_MAX_PREPARED_STATEMENTS = 256;
-
-/**
- * A bounded, least-recently-used set of the statement names prepared on one
- * connection. Postgres keeps every named statement for the life of the
- * session, so without a bound a long-lived connection grows without limit.
- */
-export class PreparedStatementNames {
-	readonly #names = new Map<string, true>();
-
-	/** @param max Most names kept prepared at once; at least 1. */
-	constructor(readonly max: number) {
-		if (!Number.isInteger(max) || max < 1) {
-			throw new RangeError(`maxPreparedStatements must be a positive integer, got ${max}`);
-		}
-	}
-
-	/** How many names are currently tracked. */
-	get size(): number {
-		return this.#names.size;
-	}
-
-	/** Whether `name` is currently tracked as prepared. */
-	has(name: string): boolean {
-		return this.#names.has(name);
-	}
-
-	/**
-	 * Mark `name` most recently used if it is tracked, synchronously; the hot
-	 * path, where {@link admit} would cost a promise.
-	 *
-	 * @returns whether `name` was tracked (and so may be sent with its name).
-	 */
-	touch(name: string): boolean {
-		if (!this.#names.delete(name)) return false;
-		this.#names.set(name, true);
-		return true;
-	}
-
-	/**
-	 * Call on the connection, under its gate, before sending a statement named
-	 * `name`. Marks it most recently used; when it is new and the set is full,
-	 * first calls `deallocate` for the least recently used name.
-	 *
-	 * @returns `true` when the statement may be sent with its name; `false`
-	 * when making room failed (e.g. inside an aborted transaction), in which
-	 * case it should be sent unnamed.
-	 */
-	async admit(name: string, deallocate: (victim: string) => Promise<void>): Promise<boolean> {
-		if (this.touch(name)) return true;
-		if (this.#names.size >= this.max) {
-			const victim = this.#names.keys().next().value as string;
-			try {
-				await deallocate(victim);
-			} catch {
-				return false;
-			}
-			this.#names.delete(victim);
-		}
-		this.#names.set(name, true);
-		return true;
-	}
-
-	/** Stop tracking `name` (e.g. its statement no longer exists on the server). */
-	delete(name: string): void {
-		this.#names.delete(name);
-	}
-
-	/** Stop tracking every name (e.g. the session was reset). */
-	clear(): void {
-		this.#names.clear();
-	}
-}
-
 function ignore(): void {}
-
-/**
- * Remembers, per async context, the transaction a single-connection driver is
- * running, so a statement issued from inside it through the driver itself
- * (say, Better Auth writing its secondary storage in the middle of a sign-up
- * transaction) joins the transaction instead of queueing behind it forever.
- * Statements from other contexts still wait their turn at the gate.
- */
-export interface TransactionScope {
-	/** The transaction whose callback the current async context runs in, while it is open. */
-	current(): Driver | undefined;
-	/** Run `fn` with `tx` as the current transaction of its async context. */
-	run<T>(tx: Driver, fn: () => Promise<T>): Promise<T>;
-}
-
-interface ScopeEntry {
-	tx: Driver;
-	open: boolean;
-}
-
-/** A {@link TransactionScope} over the runtime's AsyncLocalStorage (Node, Workers with nodejs_compat, Vercel Edge). */
-export function createTransactionScope(): TransactionScope {
-	let storage: AsyncLocalStorage<ScopeEntry> | undefined;
-	return {
-		current() {
-			const entry = storage?.getStore();
-			return entry?.open ? entry.tx : undefined;
-		},
-		async run(tx, fn) {
-			storage ??= new (await getAsyncLocalStorage())<ScopeEntry>();
-			const entry: ScopeEntry = { tx, open: true };
-			try {
-				return await storage.run(entry, fn);
-			} finally {
-				// Work the callback left running must not reach a finished transaction.
-				entry.open = false;
-			}
-		},
-	};
-}

@@ -15,10 +15,10 @@
  */
 import type { Driver } from "../driver/contract.js";
 import { InvalidValueError } from "../errors.js";
+import { STORE_MARK } from "../stores/tables.js";
 import { KEYSTORE_ITERATIONS, type KeyBinding, keyAad, seal } from "./crypto.js";
 import { inTransaction, type KeyRow, run, type VaultRow } from "./table.js";
 import { checkPassword, lockedVault, openKey, vaultRef, vaultUnlocker } from "./vault.js";
-import { STORE_MARK } from "../stores/tables.js";
 
 export {
 	KeystoreIntegrityError,

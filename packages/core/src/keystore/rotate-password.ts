@@ -1,10 +1,10 @@
 /** Changing the keystore password: re-sealing every key of a vault under a new data key. */
 import type { Driver } from "../driver/contract.js";
+import { KEYSTORE_KEY_TABLE } from "../stores/tables.js";
 import { keyAad, seal } from "./crypto.js";
 import { KeystoreIntegrityError, KeystoreNotFoundError } from "./errors.js";
 import { execute, inTransaction, type KeyRow, run, type VaultRow } from "./table.js";
 import { checkPassword, newVaultKey, openKey, unlockVault, vaultRef } from "./vault.js";
-import { KEYSTORE_KEY_TABLE } from "../stores/tables.js";
 
 /** Options of {@link rotateKeystorePassword}. */
 export interface RotateKeystorePasswordOptions {

@@ -4,7 +4,7 @@
  * becomes a typed error naming the key-store operation.
  */
 import { sql } from "kysely";
-import { compiler, statementName } from "../adapter/statements.js";
+import { compiler, statementName } from "../compiler.js";
 import type { Driver, QueryResult } from "../driver/contract.js";
 import { toQueryError } from "../errors.js";
 import { KEYSTORE_KEY_TABLE, KEYSTORE_TABLE } from "../stores/tables.js";

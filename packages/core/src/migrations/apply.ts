@@ -6,28 +6,18 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import type { Driver } from "../driver/contract.js";
 import { AuthpgError } from "../errors.js";
+import { compileSchema } from "../model.js";
+import { storesIn } from "../stores/tables.js";
+import { diff } from "./diff.js";
 import { CORE_TOOL, recordMigration } from "./history.js";
 import { introspect } from "./introspect.js";
-import { compileSchema } from "../model.js";
 import {
-	diff,
 	type MigrationBlocker,
 	type MigrationPlan,
 	type MigrationStep,
 	type PlanOptions,
 	planSql,
 	probeOf,
-} from "./plan.js";
-import { storesIn } from "../stores/tables.js";
-
-export {
-	type MigrationBlocker,
-	type MigrationPlan,
-	type MigrationStep,
-	type PlanOptions,
-	planFresh,
-	planMigrations,
-	planSql,
 } from "./plan.js";
 
 /** Options of {@link applyMigrations}. */

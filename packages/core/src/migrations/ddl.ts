@@ -10,7 +10,7 @@
  */
 import { getDatabaseFieldIndexName, resolveDatabaseTableIndexes } from "@better-auth/core/db/internal";
 import { type ColumnDefinitionBuilder, sql } from "kysely";
-import { compiler } from "../adapter/statements.js";
+import { compiler } from "../compiler.js";
 import type { CompiledSchema, FieldInfo, ModelInfo } from "../model.js";
 
 /** What a migration step does. */

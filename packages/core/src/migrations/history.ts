@@ -6,7 +6,7 @@
  */
 import { sql } from "kysely";
 import { version as coreVersion } from "../../package.json";
-import { compiler } from "../adapter/statements.js";
+import { compiler } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import type { SchemaStep } from "./ddl.js";
 

@@ -6,16 +6,13 @@
  * callback — by the application, by Better Auth's adapter, by the rate-limit
  * store, the secondary storage or the key store — runs in that transaction,
  * whichever driver is underneath.
- *
- * No driver, no Node built-ins: AsyncLocalStorage comes from Better Auth's
- * own lookup, which finds it in Node, Workers with `nodejs_compat` and Vercel Edge.
  */
 
-import { type AsyncLocalStorage, getAsyncLocalStorage } from "@better-auth/core/async_hooks";
 import { Kysely } from "kysely";
 import type { Driver, QueryOptions, QueryResult } from "../driver/contract.js";
-import { AuthpgError } from "../errors.js";
 import { kyselyDialect } from "../driver/kysely-dialect.js";
+import { TransactionContext } from "../driver/transaction-context.js";
+import { AuthpgError } from "../errors.js";
 
 /** What the callback of `stores.transaction` receives. */
 export interface CallerTransaction {
@@ -52,18 +49,13 @@ export class CallerTransactionNotSupportedByDriverError extends AuthpgError {
 	}
 }
 
-interface OpenTransaction {
-	tx: Driver;
-	open: boolean;
-}
-
 /**
  * Per underlying driver, so stores sharing a driver (the development
  * registry) share its open transactions. Kept on `globalThis` because a hot
  * reload re-runs this module while the registry hands out the same driver.
  */
 interface CallerTransactionState {
-	contexts: WeakMap<Driver, AsyncLocalStorage<OpenTransaction>>;
+	contexts: WeakMap<Driver, TransactionContext>;
 	joined: WeakMap<Driver, Driver>;
 	/** The driver behind each joined one, so both key the same open transactions. */
 	bases: WeakMap<Driver, Driver>;
@@ -74,30 +66,17 @@ const holder = globalThis as Record<symbol, CallerTransactionState | undefined>;
 holder[STATE] ??= { contexts: new WeakMap(), joined: new WeakMap(), bases: new WeakMap() };
 const { contexts, joined, bases } = holder[STATE];
 
-async function storageFor(driver: Driver): Promise<AsyncLocalStorage<OpenTransaction>> {
-	let storage = contexts.get(driver);
-	if (!storage) {
-		storage = new (await getAsyncLocalStorage())<OpenTransaction>();
-		// Another caller may have created one while this one awaited the constructor.
-		storage = contexts.get(driver) ?? storage;
-		contexts.set(driver, storage);
+function contextOf(driver: Driver): TransactionContext {
+	let context = contexts.get(driver);
+	if (!context) {
+		context = new TransactionContext();
+		contexts.set(driver, context);
 	}
-	return storage;
+	return context;
 }
 
 function currentOf(driver: Driver): Driver | undefined {
-	const entry = contexts.get(driver)?.getStore();
-	return entry?.open ? entry.tx : undefined;
-}
-
-async function runIn<T>(storage: AsyncLocalStorage<OpenTransaction>, tx: Driver, fn: () => Promise<T>): Promise<T> {
-	const entry: OpenTransaction = { tx, open: true };
-	try {
-		return await storage.run(entry, fn);
-	} finally {
-		// Work the callback left running must not reach a finished transaction.
-		entry.open = false;
-	}
+	return contexts.get(driver)?.current();
 }
 
 /**
@@ -119,15 +98,14 @@ export function joinCallerTransactions(driver: Driver): Driver {
 		},
 		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
 			const outer = currentOf(driver) ?? driver;
-			let storage: AsyncLocalStorage<OpenTransaction> | undefined;
+			const context = contextOf(driver);
 			try {
-				storage = await storageFor(driver);
+				await context.ready();
 			} catch {
 				// No AsyncLocalStorage: only stores.transaction depends on it, and it says so.
+				return outer.transaction(fn);
 			}
-			if (!storage) return outer.transaction(fn);
-			const within = storage;
-			return outer.transaction((tx) => runIn(within, tx, () => fn(tx)));
+			return outer.transaction((tx) => context.run(tx, () => fn(tx)));
 		},
 		close: () => driver.close(),
 	};
@@ -147,14 +125,14 @@ export function joinCallerTransactions(driver: Driver): Driver {
 export async function runCallerTransaction<T>(driver: Driver, fn: (tx: CallerTransaction) => Promise<T>): Promise<T> {
 	if (!driver.capabilities.transactions) throw new CallerTransactionNotSupportedByDriverError(driver.name);
 	const base = unjoined(driver);
-	let storage: AsyncLocalStorage<OpenTransaction>;
+	const context = contextOf(base);
 	try {
-		storage = await storageFor(base);
+		await context.ready();
 	} catch (error) {
 		throw new CallerTransactionUnsupportedError(error);
 	}
 	const outer = currentOf(base) ?? base;
-	return outer.transaction((tx) => runIn(storage, tx, () => fn(callerTransaction(tx))));
+	return outer.transaction((tx) => context.run(tx, () => fn(callerTransaction(tx))));
 }
 
 function unjoined(driver: Driver): Driver {

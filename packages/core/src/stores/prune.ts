@@ -8,7 +8,7 @@
  */
 import type { BetterAuthOptions } from "@better-auth/core";
 import { sql } from "kysely";
-import { compiler } from "../adapter/statements.js";
+import { compiler } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { compileSchema, type SchemaOptions } from "../model.js";
 import { KEYSTORE_KEY_TABLE, KV_TABLE, RATE_LIMIT_TABLE } from "./tables.js";

@@ -11,7 +11,7 @@
  * `retryAfter` never exceeds the window.
  */
 import { sql } from "kysely";
-import { compiler, statementName } from "../adapter/statements.js";
+import { compiler, statementName } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { toQueryError } from "../errors.js";
 import { RATE_LIMIT_TABLE, STORE_MARK } from "./tables.js";

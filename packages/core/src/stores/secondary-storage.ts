@@ -6,7 +6,7 @@
  * increment are atomic.
  */
 import { sql } from "kysely";
-import { compiler, statementName } from "../adapter/statements.js";
+import { compiler, statementName } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { toQueryError } from "../errors.js";
 import { KV_TABLE, STORE_MARK } from "./tables.js";

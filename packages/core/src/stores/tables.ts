@@ -5,7 +5,7 @@
  * `authpg_` so they never collide with a Better Auth model.
  */
 import { type CreateTableBuilder, sql } from "kysely";
-import { compiler } from "../adapter/statements.js";
+import { compiler } from "../compiler.js";
 import type { SchemaStep } from "../migrations/ddl.js";
 
 /** Which store tables to create. */
