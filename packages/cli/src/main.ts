@@ -5,11 +5,11 @@
 import { readFileSync } from "node:fs";
 import { AuthpgError, KeystoreNotFoundError, KeystorePasswordError, UnsafeMigrationError } from "@authpg/core";
 import { helpText, parse } from "./args.js";
+import { doctor } from "./commands/doctor.js";
+import { rotatePassword } from "./commands/keystore.js";
+import { pruneCommand } from "./commands/prune.js";
 import { generate, migrate, plan, status } from "./commands.js";
-import { doctor } from "./doctor.js";
 import { CliError, Exit, type ExitCode } from "./exit.js";
-import { rotatePassword } from "./keystore.js";
-import { pruneCommand } from "./prune.js";
 
 function version(): string {
 	const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };

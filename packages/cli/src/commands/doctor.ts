@@ -15,12 +15,12 @@ import {
 	planMigrations,
 	prune,
 } from "@authpg/core";
-import type { DoctorFlags } from "./args.js";
-import { loadProject, type Project } from "./config.js";
-import { connect, describeDatabase } from "./connection.js";
-import { Exit, type ExitCode } from "./exit.js";
-import { type LookupColumn, lookupColumns, unindexedColumns } from "./lookups.js";
-import { probeTransactionPooler } from "./pooler.js";
+import type { DoctorFlags } from "../args.js";
+import { loadProject, type Project } from "../config.js";
+import { connect, describeDatabase } from "../connection.js";
+import { Exit, type ExitCode } from "../exit.js";
+import { type LookupColumn, lookupColumns, unindexedColumns } from "../lookups.js";
+import { probeTransactionPooler } from "../pooler.js";
 
 /** One problem found. */
 export interface Finding {

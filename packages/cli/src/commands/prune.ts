@@ -4,11 +4,11 @@
  */
 import { resolve } from "node:path";
 import { prune, pruneSql, pruneTargets } from "@authpg/core";
-import type { PruneFlags } from "./args.js";
-import { loadProject } from "./config.js";
-import { connect, describeDatabase } from "./connection.js";
-import { Exit, type ExitCode } from "./exit.js";
-import { duration } from "./format.js";
+import type { PruneFlags } from "../args.js";
+import { loadProject } from "../config.js";
+import { connect, describeDatabase } from "../connection.js";
+import { Exit, type ExitCode } from "../exit.js";
+import { duration } from "../format.js";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);

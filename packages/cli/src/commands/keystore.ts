@@ -7,12 +7,12 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { rotateKeystorePassword } from "@authpg/core";
 import { createDriver } from "@authpg/pool";
-import type { KeystoreFlags } from "./args.js";
-import { CONFIG_CANDIDATES, loadDotenv, loadProject, type Project } from "./config.js";
-import { type Connection, connect, describeDatabase, redactUrl } from "./connection.js";
-import { Exit, type ExitCode, usageError } from "./exit.js";
-import { styleFor } from "./format.js";
-import { askHidden, canAsk, canAskHidden, confirm } from "./prompt.js";
+import type { KeystoreFlags } from "../args.js";
+import { CONFIG_CANDIDATES, loadDotenv, loadProject, type Project } from "../config.js";
+import { type Connection, connect, describeDatabase, redactUrl } from "../connection.js";
+import { Exit, type ExitCode, usageError } from "../exit.js";
+import { styleFor } from "../format.js";
+import { askHidden, canAsk, canAskHidden, confirm } from "../prompt.js";
 
 /** The environment variables the passwords are read from. */
 export const PASSWORD_ENV = "AUTHPG_KEYSTORE_PASSWORD";
