@@ -10,6 +10,7 @@ import { parseEnv } from "node:util";
 import type { BetterAuthOptions } from "@better-auth/core";
 import { createJiti } from "jiti";
 import { usageError } from "./exit.js";
+import { err } from "./output.js";
 
 const NAMES = ["auth", "auth.server", "auth/index"];
 const EXTENSIONS = [".ts", ".js", ".mjs", ".mts", ".cts", ".cjs"];
@@ -177,4 +178,16 @@ export async function loadProject(cwd: string, configPath?: string): Promise<Pro
 			? { driver: info.driver, schema: info.schema ?? "public", usePlural: info.usePlural === true }
 			: undefined;
 	return { file, shown, options: auth.options, authpg, adapterId: adapter?.id, others };
+}
+
+/**
+ * {@link loadProject} for a command's `--cwd` and `--config`; notes on stderr
+ * which file it used when several were found.
+ */
+export async function loadConfig(flags: { cwd: string; config?: string }): Promise<Project & { others: string[] }> {
+	const project = await loadProject(resolve(flags.cwd), flags.config);
+	if (project.others.length > 0) {
+		err(`Using ${project.shown} (also found: ${project.others.join(", ")}; pass --config to choose).`);
+	}
+	return project;
 }

@@ -6,9 +6,12 @@ import { readFileSync } from "node:fs";
 import { AuthpgError, KeystoreNotFoundError, KeystorePasswordError, UnsafeMigrationError } from "@authpg/core";
 import { helpText, parse } from "./args.js";
 import { doctor } from "./commands/doctor.js";
+import { generate } from "./commands/generate.js";
 import { rotatePassword } from "./commands/keystore.js";
+import { migrate } from "./commands/migrate.js";
+import { plan } from "./commands/plan.js";
 import { pruneCommand } from "./commands/prune.js";
-import { generate, migrate, plan, status } from "./commands.js";
+import { status } from "./commands/status.js";
 import { CliError, Exit, type ExitCode } from "./exit.js";
 
 function version(): string {
