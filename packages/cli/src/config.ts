@@ -49,6 +49,10 @@ export interface Project {
 	adapterId?: string;
 }
 
+/** The candidate config files that exist under `cwd`, as absolute paths, in search order. */
+export const foundConfigs = (cwd: string): string[] =>
+	CONFIG_CANDIDATES.map((p) => join(cwd, p)).filter((p) => existsSync(p) && statSync(p).isFile());
+
 /** Resolve which config file to load; throws a usage error naming what is missing. */
 export function findConfig(cwd: string, configPath?: string): { file: string; others: string[] } {
 	if (!existsSync(cwd) || !statSync(cwd).isDirectory())
@@ -58,7 +62,7 @@ export function findConfig(cwd: string, configPath?: string): { file: string; ot
 		if (!existsSync(file)) throw usageError(`Config file "${file}" (--config) does not exist.`);
 		return { file, others: [] };
 	}
-	const found = CONFIG_CANDIDATES.map((p) => join(cwd, p)).filter((p) => existsSync(p) && statSync(p).isFile());
+	const found = foundConfigs(cwd);
 	if (found.length === 0) {
 		throw usageError(
 			`No auth config found in "${cwd}": looked for auth.ts, lib/auth.ts, src/auth.ts, src/lib/auth.ts, utils/auth.ts and the other usual places (.ts, .js, .mjs). Pass --config <path>, or --cwd <project directory>.`,
