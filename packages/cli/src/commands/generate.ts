@@ -10,7 +10,7 @@ import { loadConfig } from "../config.js";
 import { naming } from "../connection.js";
 import { Exit, type ExitCode } from "../exit.js";
 import { err, out } from "../output.js";
-import { canAsk, confirm } from "../prompt.js";
+import { approved } from "../prompt.js";
 
 /** `authpg generate`: the full schema SQL, offline. */
 export async function generate(flags: GenerateFlags): Promise<ExitCode> {
@@ -24,16 +24,14 @@ export async function generate(flags: GenerateFlags): Promise<ExitCode> {
 			return Exit.ok;
 		}
 		const file = resolve(flags.cwd, flags.output);
-		if (existsSync(file) && !flags.yes) {
-			if (!canAsk()) {
-				err(`Refused: ${file} exists. Re-run with --yes to overwrite it.`);
-				return Exit.pending;
-			}
-			if (!(await confirm(`${file} exists. Overwrite it?`))) {
-				err("Cancelled. Nothing was written.");
-				return Exit.pending;
-			}
-		}
+		const go =
+			!existsSync(file) ||
+			(await approved(flags.yes, {
+				question: `${file} exists. Overwrite it?`,
+				refused: `Refused: ${file} exists. Re-run with --yes to overwrite it.`,
+				cancelled: "Cancelled. Nothing was written.",
+			}));
+		if (!go) return Exit.pending;
 		mkdirSync(dirname(file), { recursive: true });
 		writeFileSync(file, sql);
 		err(`Wrote the schema for "${namespace}" to ${file}.`);

@@ -12,7 +12,7 @@ import { type Connection, connect, describeDatabase, openUrl, redactUrl } from "
 import { Exit, type ExitCode, usageError } from "../exit.js";
 import { styleFor } from "../format.js";
 import { err, out } from "../output.js";
-import { askHidden, canAsk, canAskHidden, confirm } from "../prompt.js";
+import { approved, askHidden, canAskHidden } from "../prompt.js";
 
 /** The environment variables the passwords are read from. */
 export const PASSWORD_ENV = "AUTHPG_KEYSTORE_PASSWORD";
@@ -80,21 +80,12 @@ export async function rotatePassword(flags: KeystoreFlags): Promise<ExitCode> {
 		}
 		const vault = flags.vault ?? "default";
 		const where = `vault "${vault}" in schema "${connection.namespace}" in ${await describeDatabase(connection)}`;
-		if (!flags.yes) {
-			if (!canAsk()) {
-				err(
-					`Refused: not rotating the keystore password of ${where} without confirmation, and stdin is not a terminal to ask on. Re-run with --yes. Nothing was changed.`,
-				);
-				return Exit.pending;
-			}
-			const asked = await confirm(
-				`Rotate the keystore password of ${where}? Servers running with the current password fail JWT requests until restarted with the new one.`,
-			);
-			if (!asked) {
-				err("Cancelled. Nothing was changed.");
-				return Exit.pending;
-			}
-		}
+		const go = await approved(flags.yes, {
+			question: `Rotate the keystore password of ${where}? Servers running with the current password fail JWT requests until restarted with the new one.`,
+			refused: `Refused: not rotating the keystore password of ${where} without confirmation, and stdin is not a terminal to ask on. Re-run with --yes. Nothing was changed.`,
+			cancelled: "Cancelled. Nothing was changed.",
+		});
+		if (!go) return Exit.pending;
 		const started = performance.now();
 		const result = await rotateKeystorePassword(connection.driver, {
 			...given,

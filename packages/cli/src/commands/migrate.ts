@@ -8,7 +8,7 @@ import { Exit, type ExitCode } from "../exit.js";
 import { duration, formatPlan, formatStep, styleFor, summaryLine } from "../format.js";
 import { err, out } from "../output.js";
 import { withDatabase } from "../planning.js";
-import { canAsk, confirm } from "../prompt.js";
+import { approved } from "../prompt.js";
 import { cliTool } from "../version.js";
 
 /** `authpg migrate`: print the plan, confirm, apply with per-step progress. */
@@ -26,18 +26,12 @@ export function migrate(flags: MigrateFlags): Promise<ExitCode> {
 			out("Nothing to do: the database matches the config.");
 			return Exit.ok;
 		}
-		if (!flags.yes) {
-			if (!canAsk()) {
-				err(
-					`Refused: not applying ${planned.steps.length === 1 ? "this step" : `these ${planned.steps.length} steps`} without confirmation, and stdin is not a terminal to ask on. Re-run with --yes to apply them. Nothing was applied.`,
-				);
-				return Exit.pending;
-			}
-			if (!(await confirm(`Apply ${summaryLine(planned)} to ${header}?`))) {
-				err("Cancelled. Nothing was applied.");
-				return Exit.pending;
-			}
-		}
+		const go = await approved(flags.yes, {
+			question: `Apply ${summaryLine(planned)} to ${header}?`,
+			refused: `Refused: not applying ${planned.steps.length === 1 ? "this step" : `these ${planned.steps.length} steps`} without confirmation, and stdin is not a terminal to ask on. Re-run with --yes to apply them. Nothing was applied.`,
+			cancelled: "Cancelled. Nothing was applied.",
+		});
+		if (!go) return Exit.pending;
 		out("");
 		const started = performance.now();
 		const applied = await applyMigrations(connection.driver, project.options, {
