@@ -10,6 +10,7 @@ import { parseEnv } from "node:util";
 import type { BetterAuthOptions } from "@better-auth/core";
 import { createJiti } from "jiti";
 import { usageError } from "./exit.js";
+import { err } from "./output.js";
 
 const NAMES = ["auth", "auth.server", "auth/index"];
 const EXTENSIONS = [".ts", ".js", ".mjs", ".mts", ".cts", ".cjs"];
@@ -48,6 +49,10 @@ export interface Project {
 	adapterId?: string;
 }
 
+/** The candidate config files that exist under `cwd`, as absolute paths, in search order. */
+export const foundConfigs = (cwd: string): string[] =>
+	CONFIG_CANDIDATES.map((p) => join(cwd, p)).filter((p) => existsSync(p) && statSync(p).isFile());
+
 /** Resolve which config file to load; throws a usage error naming what is missing. */
 export function findConfig(cwd: string, configPath?: string): { file: string; others: string[] } {
 	if (!existsSync(cwd) || !statSync(cwd).isDirectory())
@@ -57,7 +62,7 @@ export function findConfig(cwd: string, configPath?: string): { file: string; ot
 		if (!existsSync(file)) throw usageError(`Config file "${file}" (--config) does not exist.`);
 		return { file, others: [] };
 	}
-	const found = CONFIG_CANDIDATES.map((p) => join(cwd, p)).filter((p) => existsSync(p) && statSync(p).isFile());
+	const found = foundConfigs(cwd);
 	if (found.length === 0) {
 		throw usageError(
 			`No auth config found in "${cwd}": looked for auth.ts, lib/auth.ts, src/auth.ts, src/lib/auth.ts, utils/auth.ts and the other usual places (.ts, .js, .mjs). Pass --config <path>, or --cwd <project directory>.`,
@@ -177,4 +182,16 @@ export async function loadProject(cwd: string, configPath?: string): Promise<Pro
 			? { driver: info.driver, schema: info.schema ?? "public", usePlural: info.usePlural === true }
 			: undefined;
 	return { file, shown, options: auth.options, authpg, adapterId: adapter?.id, others };
+}
+
+/**
+ * {@link loadProject} for a command's `--cwd` and `--config`; notes on stderr
+ * which file it used when several were found.
+ */
+export async function loadConfig(flags: { cwd: string; config?: string }): Promise<Project & { others: string[] }> {
+	const project = await loadProject(resolve(flags.cwd), flags.config);
+	if (project.others.length > 0) {
+		err(`Using ${project.shown} (also found: ${project.others.join(", ")}; pass --config to choose).`);
+	}
+	return project;
 }

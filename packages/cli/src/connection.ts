@@ -34,17 +34,21 @@ export function naming(project: Project, schema?: string): { namespace: string; 
 	return { namespace: schema ?? project.authpg?.schema ?? "public", usePlural: project.authpg?.usePlural ?? false };
 }
 
+/** A pool of the CLI's own on `--url`; a usage error when the URL is not one. */
+export function openUrl(url: string): Driver {
+	try {
+		return createDriver({ connectionString: url, max: 2, application_name: "authpg" });
+	} catch (error) {
+		throw usageError(`--url: ${(error as Error).message}`);
+	}
+}
+
 /** Open the connection the flags and config ask for. */
 export function connect(project: Project, flags: { url?: string; schema?: string }): Connection {
 	const { namespace, usePlural } = naming(project, flags.schema);
 	const own = project.authpg?.driver;
 	if (flags.url !== undefined) {
-		let driver: Driver;
-		try {
-			driver = createDriver({ connectionString: flags.url, max: 2, application_name: "authpg" });
-		} catch (error) {
-			throw usageError(`--url: ${(error as Error).message}`);
-		}
+		const driver = openUrl(flags.url);
 		return {
 			driver,
 			namespace,

@@ -2,19 +2,17 @@
  * Parse, dispatch, and turn every outcome into an exit code: errors are
  * printed as messages (the stack only with `AUTHPG_DEBUG=1`).
  */
-import { readFileSync } from "node:fs";
 import { AuthpgError, KeystoreNotFoundError, KeystorePasswordError, UnsafeMigrationError } from "@authpg/core";
 import { helpText, parse } from "./args.js";
-import { generate, migrate, plan, status } from "./commands.js";
-import { doctor } from "./doctor.js";
+import { doctor } from "./commands/doctor.js";
+import { generate } from "./commands/generate.js";
+import { rotatePassword } from "./commands/keystore.js";
+import { migrate } from "./commands/migrate.js";
+import { plan } from "./commands/plan.js";
+import { pruneCommand } from "./commands/prune.js";
+import { status } from "./commands/status.js";
 import { CliError, Exit, type ExitCode } from "./exit.js";
-import { rotatePassword } from "./keystore.js";
-import { pruneCommand } from "./prune.js";
-
-function version(): string {
-	const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-	return pkg.version;
-}
+import { cliVersion } from "./version.js";
 
 /** Run the CLI on `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<ExitCode> {
@@ -25,7 +23,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
 				process.stdout.write(`${helpText(parsed.topic)}\n`);
 				return Exit.ok;
 			case "version":
-				process.stdout.write(`${version()}\n`);
+				process.stdout.write(`${cliVersion()}\n`);
 				return Exit.ok;
 			case "plan":
 				return await plan(parsed.flags);

@@ -4,6 +4,7 @@
  */
 import { createInterface } from "node:readline";
 import { StringDecoder } from "node:string_decoder";
+import { err } from "./output.js";
 
 /** Whether the CLI may ask: stdin must be a terminal someone can answer on. */
 export const canAsk = () => process.stdin.isTTY === true;
@@ -23,6 +24,25 @@ export function confirm(question: string): Promise<boolean> {
 			rl.close();
 		});
 	});
+}
+
+/**
+ * Whether to go ahead: at once with `--yes`, else when the user answers yes
+ * to `question`. Without a terminal to ask on it prints `refused`, on any
+ * other answer `cancelled` (both to stderr), and resolves false.
+ */
+export async function approved(
+	yes: boolean,
+	messages: { question: string; refused: string; cancelled: string },
+): Promise<boolean> {
+	if (yes) return true;
+	if (!canAsk()) {
+		err(messages.refused);
+		return false;
+	}
+	if (await confirm(messages.question)) return true;
+	err(messages.cancelled);
+	return false;
 }
 
 /** A terminal input: stdin, or a stand-in for it in tests. */

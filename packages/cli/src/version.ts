@@ -1,10 +1,17 @@
 import { readFileSync } from "node:fs";
 
-/** `@authpg/cli <version>`, as the migration history records the tool. */
-export function cliTool(): string {
-	const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+/** This package's package.json (next to `dist/`, where the bundle runs from). */
+const pkg = () =>
+	JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
 		name: string;
 		version: string;
 	};
-	return `${pkg.name} ${pkg.version}`;
+
+/** The version `authpg --version` prints. */
+export const cliVersion = (): string => pkg().version;
+
+/** `@authpg/cli <version>`, as the migration history records the tool. */
+export function cliTool(): string {
+	const { name, version } = pkg();
+	return `${name} ${version}`;
 }

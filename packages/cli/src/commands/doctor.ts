@@ -15,12 +15,13 @@ import {
 	planMigrations,
 	prune,
 } from "@authpg/core";
-import type { DoctorFlags } from "./args.js";
-import { loadProject, type Project } from "./config.js";
-import { connect, describeDatabase } from "./connection.js";
-import { Exit, type ExitCode } from "./exit.js";
-import { type LookupColumn, lookupColumns, unindexedColumns } from "./lookups.js";
-import { probeTransactionPooler } from "./pooler.js";
+import type { DoctorFlags } from "../args.js";
+import { loadProject, type Project } from "../config.js";
+import { connect, describeDatabase } from "../connection.js";
+import { Exit, type ExitCode } from "../exit.js";
+import { type LookupColumn, lookupColumns, unindexedColumns } from "../lookups.js";
+import { out } from "../output.js";
+import { probeTransactionPooler } from "../pooler.js";
 
 /** One problem found. */
 export interface Finding {
@@ -29,8 +30,6 @@ export interface Finding {
 	readonly why: string;
 	readonly fix: string;
 }
-
-const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 
 const WHY_TIMESTAMP =
 	"timestamp without time zone stores wall-clock time: expiry checks shift by the server's UTC offset and sessions expire early or late.";

@@ -3,40 +3,29 @@
  * password. Passwords come from the environment or, on a terminal, from a
  * prompt that does not echo; they never reach the output or an error message.
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { rotateKeystorePassword } from "@authpg/core";
-import { createDriver } from "@authpg/pool";
-import type { KeystoreFlags } from "./args.js";
-import { CONFIG_CANDIDATES, loadDotenv, loadProject, type Project } from "./config.js";
-import { type Connection, connect, describeDatabase, redactUrl } from "./connection.js";
-import { Exit, type ExitCode, usageError } from "./exit.js";
-import { styleFor } from "./format.js";
-import { askHidden, canAsk, canAskHidden, confirm } from "./prompt.js";
+import type { KeystoreFlags } from "../args.js";
+import { foundConfigs, loadConfig, loadDotenv, type Project } from "../config.js";
+import { type Connection, connect, describeDatabase, openUrl, redactUrl } from "../connection.js";
+import { Exit, type ExitCode, usageError } from "../exit.js";
+import { styleFor } from "../format.js";
+import { err, out } from "../output.js";
+import { approved, askHidden, canAskHidden } from "../prompt.js";
 
 /** The environment variables the passwords are read from. */
 export const PASSWORD_ENV = "AUTHPG_KEYSTORE_PASSWORD";
 export const NEW_PASSWORD_ENV = "AUTHPG_KEYSTORE_NEW_PASSWORD";
 
-const out = (text: string) => process.stdout.write(`${text}\n`);
-const err = (text: string) => process.stderr.write(`${text}\n`);
-
-const hasConfig = (cwd: string) =>
-	CONFIG_CANDIDATES.some((p) => existsSync(join(cwd, p)) && statSync(join(cwd, p)).isFile());
-
 /** The config (when there is one to load) and the connection. */
 async function open(flags: KeystoreFlags): Promise<{ project?: Project; connection: Connection }> {
 	const cwd = resolve(flags.cwd);
 	// Rotating needs no Better Auth options: with --url, a config is optional.
-	if (flags.url !== undefined && flags.config === undefined && !hasConfig(cwd)) {
+	if (flags.url !== undefined && flags.config === undefined && foundConfigs(cwd).length === 0) {
 		if (!existsSync(cwd)) throw usageError(`The directory "${cwd}" (--cwd) does not exist.`);
 		loadDotenv(cwd);
-		let driver: Connection["driver"];
-		try {
-			driver = createDriver({ connectionString: flags.url, max: 2, application_name: "authpg" });
-		} catch (error) {
-			throw usageError(`--url: ${(error as Error).message}`);
-		}
+		const driver = openUrl(flags.url);
 		const connection: Connection = {
 			driver,
 			namespace: flags.schema ?? "public",
@@ -46,10 +35,7 @@ async function open(flags: KeystoreFlags): Promise<{ project?: Project; connecti
 		};
 		return { connection };
 	}
-	const project = await loadProject(cwd, flags.config);
-	if (project.others.length > 0) {
-		err(`Using ${project.shown} (also found: ${project.others.join(", ")}; pass --config to choose).`);
-	}
+	const project = await loadConfig(flags);
 	return { project, connection: connect(project, flags) };
 }
 
@@ -94,21 +80,12 @@ export async function rotatePassword(flags: KeystoreFlags): Promise<ExitCode> {
 		}
 		const vault = flags.vault ?? "default";
 		const where = `vault "${vault}" in schema "${connection.namespace}" in ${await describeDatabase(connection)}`;
-		if (!flags.yes) {
-			if (!canAsk()) {
-				err(
-					`Refused: not rotating the keystore password of ${where} without confirmation, and stdin is not a terminal to ask on. Re-run with --yes. Nothing was changed.`,
-				);
-				return Exit.pending;
-			}
-			const asked = await confirm(
-				`Rotate the keystore password of ${where}? Servers running with the current password fail JWT requests until restarted with the new one.`,
-			);
-			if (!asked) {
-				err("Cancelled. Nothing was changed.");
-				return Exit.pending;
-			}
-		}
+		const go = await approved(flags.yes, {
+			question: `Rotate the keystore password of ${where}? Servers running with the current password fail JWT requests until restarted with the new one.`,
+			refused: `Refused: not rotating the keystore password of ${where} without confirmation, and stdin is not a terminal to ask on. Re-run with --yes. Nothing was changed.`,
+			cancelled: "Cancelled. Nothing was changed.",
+		});
+		if (!go) return Exit.pending;
 		const started = performance.now();
 		const result = await rotateKeystorePassword(connection.driver, {
 			...given,
