@@ -1,7 +1,7 @@
 import { ConnectionError, type Driver, QueryTimeoutError } from "@authpg/core";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { createDatabase, databaseName, withDatabase } from "../database-server.js";
+import { createDatabase, databaseName, withDatabase } from "../harness/database-server.js";
 import { freshAdapter, pluginWith, user } from "./fixture.js";
 
 const NS = "authpg_faults";
