@@ -1,8 +1,8 @@
 import { createConnection } from "node:net";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { startTestDatabase, type TestDatabase } from "../src/database.js";
-import { envDatabaseUrl, startTestServer } from "../src/database-server.js";
+import { startTestDatabase, type TestDatabase } from "../src/harness/database.js";
+import { envDatabaseUrl, startTestServer } from "../src/harness/database-server.js";
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []) {
 	const client = new pg.Client({ connectionString: url });

@@ -35,6 +35,15 @@ const unique = (label: string) => `${label}-${Math.random().toString(36).slice(2
 const signUp = (auth: ReturnType<typeof authOn>, email: string) =>
 	auth.api.signUpEmail({ body: { email, password: "correct horse battery", name: email } });
 
+/** A promise, and the function that resolves it. */
+function signal(): [Promise<void>, () => void] {
+	let resolve = () => {};
+	const promise = new Promise<void>((done) => {
+		resolve = done;
+	});
+	return [promise, resolve];
+}
+
 /** Resolves after `ms`, with `value`. */
 const after = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 
@@ -49,9 +58,10 @@ export function callerTransactionSuite(context: SuiteContext) {
 		const log: string[] = [];
 		let stores: Stores;
 		let auth: ReturnType<typeof authOn>;
-		const count = async (sql: string, params: unknown[]) =>
-			Number((await driver().query<{ n: string }>(`select count(*) as n from ${sql}`, params)).rows[0]?.n);
-		const users = (email: string) => count(`${NS}."user" where email = $1`, [email]);
+		const count = async (sql: string, params: unknown[], session: Pick<Driver, "query"> = driver()) =>
+			Number((await session.query<{ n: string }>(`select count(*) as n from ${sql}`, params)).rows[0]?.n);
+		const users = (email: string, session?: Pick<Driver, "query">) =>
+			count(`${NS}."user" where email = $1`, [email], session);
 		const profiles = (email: string) => count(`${NS}.profile where email = $1`, [email]);
 
 		beforeAll(async () => {
@@ -95,17 +105,8 @@ export function callerTransactionSuite(context: SuiteContext) {
 					const { user } = await signUp(auth, email);
 					expect(user.email).toBe(email);
 					// The transaction sees its own writes; another session does not, yet.
-					const seen = await tx.query<{ n: string }>(`select count(*) as n from ${NS}."user" where email = $1`, [
-						email,
-					]);
-					expect(Number(seen.rows[0]?.n)).toBe(1);
-					if (other) {
-						const outside = await other.query<{ n: string }>(
-							`select count(*) as n from ${NS}."user" where email = $1`,
-							[email],
-						);
-						expect(Number(outside.rows[0]?.n)).toBe(0);
-					}
+					expect(await users(email, tx)).toBe(1);
+					if (other) expect(await users(email, other)).toBe(0);
 				});
 			} finally {
 				await other?.close();
@@ -144,17 +145,8 @@ export function callerTransactionSuite(context: SuiteContext) {
 					await signUp(auth, email);
 					await expect(signUp(auth, email)).rejects.toThrow();
 					// The first sign-up is still part of this open transaction, not committed on its own.
-					const seen = await tx.query<{ n: string }>(`select count(*) as n from ${NS}."user" where email = $1`, [
-						email,
-					]);
-					expect(Number(seen.rows[0]?.n)).toBe(1);
-					if (other) {
-						const outside = await other.query<{ n: string }>(
-							`select count(*) as n from ${NS}."user" where email = $1`,
-							[email],
-						);
-						expect(Number(outside.rows[0]?.n)).toBe(0);
-					}
+					expect(await users(email, tx)).toBe(1);
+					if (other) expect(await users(email, other)).toBe(0);
 					// A statement that fails in a nested transaction, caught: only that savepoint is lost.
 					await expect(
 						stores.transaction((inner) =>
@@ -175,14 +167,8 @@ export function callerTransactionSuite(context: SuiteContext) {
 			if (!transactional()) return;
 			// Whether this driver runs two transactions at once (a pool) or one after the other (one
 			// connection): a statement from elsewhere either completes while a transaction is held open, or waits.
-			let release = () => {};
-			const held = new Promise<void>((resolve) => {
-				release = resolve;
-			});
-			let entered = () => {};
-			const inside = new Promise<void>((resolve) => {
-				entered = resolve;
-			});
+			const [held, release] = signal();
+			const [inside, entered] = signal();
 			const holder = driver().transaction(async () => {
 				entered();
 				await held;
@@ -195,14 +181,8 @@ export function callerTransactionSuite(context: SuiteContext) {
 			await probe;
 
 			const emails = [unique("left"), unique("right")];
-			let bothWritten = () => {};
-			const written = new Promise<void>((resolve) => {
-				bothWritten = resolve;
-			});
-			let bothRead = () => {};
-			const read = new Promise<void>((resolve) => {
-				bothRead = resolve;
-			});
+			const [written, bothWritten] = signal();
+			const [read, bothRead] = signal();
 			let pending = 2;
 			let reading = 2;
 			const run = (mine: string, theirs: string) =>

@@ -1,6 +1,6 @@
 import { type Driver, QueryError, TransactionRolledBackError } from "@authpg/core";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { itWhen } from "../report.js";
+import { itWhen } from "./report.js";
 
 /** Kept apart from the other suites' namespaces, so they can share one database. */
 const NS = "authpg_driver_contract";

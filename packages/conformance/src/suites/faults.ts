@@ -1,7 +1,7 @@
 import { ConnectionError, type Driver, QueryTimeoutError } from "@authpg/core";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { createDatabase, databaseName, withDatabase } from "../database-server.js";
+import { createDatabase, databaseName, withDatabase } from "../harness/database-server.js";
 import { freshAdapter, pluginWith, user } from "./fixture.js";
 
 const NS = "authpg_faults";
@@ -80,6 +80,42 @@ async function pidsOf(admin: pg.Client, app: string, waitingOnLock = false): Pro
 	return rows.map((r) => r.pid);
 }
 
+/** What {@link withLockedUser} hands its work. */
+interface LockedUser {
+	driver: Driver;
+	adapter: Awaited<ReturnType<typeof freshAdapter>>;
+	/** The one user, whose row `admin` holds locked. */
+	created: { id: string; name: string };
+	where: { field: string; value: string }[];
+	/** In a transaction that holds `created`'s row `for update`; `work` rolls it back. */
+	admin: pg.Client;
+}
+
+/**
+ * `work` with a driver for `target` connected with `options` (closed afterwards), an adapter on a
+ * fresh schema holding one user, and an admin session holding that user's row locked.
+ */
+async function withLockedUser(
+	target: FaultTarget,
+	url: string,
+	options: FaultConnectOptions,
+	work: (locked: LockedUser) => Promise<void>,
+): Promise<void> {
+	const driver = await target.connect(url, options);
+	try {
+		const adapter = await freshAdapter(driver, NS);
+		const created = await adapter.create<{ id: string; name: string }>({ model: "user", data: user() });
+		const where = [{ field: "id", value: created.id }];
+		await withAdmin(url, async (admin) => {
+			await admin.query("begin");
+			await admin.query(`select 1 from ${NS}."user" where id = $1 for update`, [created.id]);
+			await work({ driver, adapter, created, where, admin });
+		});
+	} finally {
+		await driver.close();
+	}
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
 	return promise.then(
 		() => {
@@ -98,34 +134,25 @@ export function faultsSuite(target: FaultTarget, context: FaultContext) {
 	describe("faults", () => {
 		it("a backend killed during a query: ConnectionError, nothing written, the next call runs on a new connection", async () => {
 			const app = appName(target, "kill_query");
-			const driver = await target.connect(context.url(), { applicationName: app, max: 2 });
-			try {
-				const adapter = await freshAdapter(driver, NS);
-				const created = await adapter.create<{ id: string; name: string }>({ model: "user", data: user() });
-				const where = [{ field: "id", value: created.id }];
-				await withAdmin(context.url(), async (admin) => {
-					await admin.query("begin");
-					await admin.query(`select 1 from ${NS}."user" where id = $1 for update`, [created.id]);
-					const blocked = rejection(adapter.update({ model: "user", where, update: { name: "never" } }));
-					const [pid] = await until(async () => {
-						const pids = await pidsOf(admin, app, true);
-						return pids.length ? pids : undefined;
-					}, "the update to wait on the row lock");
-					await admin.query("select pg_terminate_backend($1)", [pid]);
-					const error = await blocked;
-					expect(error).toBeInstanceOf(ConnectionError);
-					expect(error).toMatchObject({ code: "CONNECTION_FAILED" });
-					expect((error as Error).message).toMatch(/^update on "user" failed: .*connection/i);
-					await admin.query("rollback");
-					expect(await pidsOf(admin, app)).not.toContain(pid);
-					const found = await adapter.findOne<{ name: string }>({ model: "user", where });
-					expect(found?.name).toBe(created.name);
-					const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
-					expect(after.rows[0]?.pid).not.toBe(pid);
-				});
-			} finally {
-				await driver.close();
-			}
+			const options = { applicationName: app, max: 2 };
+			await withLockedUser(target, context.url(), options, async ({ driver, adapter, created, where, admin }) => {
+				const blocked = rejection(adapter.update({ model: "user", where, update: { name: "never" } }));
+				const [pid] = await until(async () => {
+					const pids = await pidsOf(admin, app, true);
+					return pids.length ? pids : undefined;
+				}, "the update to wait on the row lock");
+				await admin.query("select pg_terminate_backend($1)", [pid]);
+				const error = await blocked;
+				expect(error).toBeInstanceOf(ConnectionError);
+				expect(error).toMatchObject({ code: "CONNECTION_FAILED" });
+				expect((error as Error).message).toMatch(/^update on "user" failed: .*connection/i);
+				await admin.query("rollback");
+				expect(await pidsOf(admin, app)).not.toContain(pid);
+				const found = await adapter.findOne<{ name: string }>({ model: "user", where });
+				expect(found?.name).toBe(created.name);
+				const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
+				expect(after.rows[0]?.pid).not.toBe(pid);
+			});
 		});
 
 		it("a backend killed inside a transaction (between statements, and during one): rolled back, nothing half-written, a typed error, then a new connection", async () => {
@@ -222,71 +249,52 @@ export function faultsSuite(target: FaultTarget, context: FaultContext) {
 		});
 
 		it("statement_timeout: a statement held up too long fails with QueryTimeoutError, keeps nothing, and the driver carries on", async () => {
-			const app = appName(target, "timeout");
-			const driver = await target.connect(context.url(), { applicationName: app, max: 2, statementTimeoutMs: 300 });
-			try {
-				const adapter = await freshAdapter(driver, NS);
-				const created = await adapter.create<{ id: string; name: string }>({ model: "user", data: user() });
-				const where = [{ field: "id", value: created.id }];
-				await withAdmin(context.url(), async (admin) => {
-					await admin.query("begin");
-					await admin.query(`select 1 from ${NS}."user" where id = $1 for update`, [created.id]);
-					const started = Date.now();
-					const single = await rejection(adapter.update({ model: "user", where, update: { name: "never" } }));
-					expect(single).toBeInstanceOf(QueryTimeoutError);
-					expect(single).toMatchObject({ code: "QUERY_TIMEOUT", sqlState: "57014" });
-					expect((single as Error).message).toMatch(/statement timeout.*statement_timeout/);
-					expect(Date.now() - started).toBeLessThan(5_000);
-					const inTransaction = await rejection(
-						adapter.transaction(async (tx) => {
-							await tx.create({ model: "user", data: user({ name: "half" }) });
-							await tx.update({ model: "user", where, update: { name: "never" } });
-						}),
-					);
-					expect(inTransaction).toBeInstanceOf(QueryTimeoutError);
-					await admin.query("rollback");
-				});
+			const options = { applicationName: appName(target, "timeout"), max: 2, statementTimeoutMs: 300 };
+			await withLockedUser(target, context.url(), options, async ({ adapter, created, where, admin }) => {
+				const started = Date.now();
+				const single = await rejection(adapter.update({ model: "user", where, update: { name: "never" } }));
+				expect(single).toBeInstanceOf(QueryTimeoutError);
+				expect(single).toMatchObject({ code: "QUERY_TIMEOUT", sqlState: "57014" });
+				expect((single as Error).message).toMatch(/statement timeout.*statement_timeout/);
+				expect(Date.now() - started).toBeLessThan(5_000);
+				const inTransaction = await rejection(
+					adapter.transaction(async (tx) => {
+						await tx.create({ model: "user", data: user({ name: "half" }) });
+						await tx.update({ model: "user", where, update: { name: "never" } });
+					}),
+				);
+				expect(inTransaction).toBeInstanceOf(QueryTimeoutError);
+				await admin.query("rollback");
 				expect(await adapter.count({ model: "user" })).toBe(1);
 				expect((await adapter.findOne<{ name: string }>({ model: "user", where }))?.name).toBe(created.name);
 				await adapter.update({ model: "user", where, update: { name: "now" } });
 				expect((await adapter.findOne<{ name: string }>({ model: "user", where }))?.name).toBe("now");
-			} finally {
-				await driver.close();
-			}
+			});
 		});
 
 		if (target.queryTimeout) {
 			it("the driver's query timeout: QueryTimeoutError, and the busy connection is replaced, not waited for", async () => {
 				const app = appName(target, "query_timeout");
-				const driver = await target.connect(context.url(), { applicationName: app, max: 1, queryTimeoutMs: 200 });
-				try {
-					const adapter = await freshAdapter(driver, NS);
-					const created = await adapter.create<{ id: string; name: string }>({ model: "user", data: user() });
-					const where = [{ field: "id", value: created.id }];
-					await withAdmin(context.url(), async (admin) => {
-						await admin.query("begin");
-						await admin.query(`select 1 from ${NS}."user" where id = $1 for update`, [created.id]);
-						const [busy] = await Promise.all([
-							until(async () => {
-								const pids = await pidsOf(admin, app, true);
-								return pids.length ? pids[0] : undefined;
-							}, "the update to wait on the row lock"),
-							rejection(adapter.update({ model: "user", where, update: { name: "late" } })).then((error) => {
-								expect(error).toBeInstanceOf(QueryTimeoutError);
-								expect((error as Error).message).toMatch(/may still have run/);
-							}),
-						]);
-						// The timed-out statement still waits on the lock; the next call must not queue behind it.
-						const started = Date.now();
-						expect(await adapter.count({ model: "user" })).toBe(1);
-						expect(Date.now() - started).toBeLessThan(1_000);
-						const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
-						expect(after.rows[0]?.pid).not.toBe(busy);
-						await admin.query("rollback");
-					});
-				} finally {
-					await driver.close();
-				}
+				const options = { applicationName: app, max: 1, queryTimeoutMs: 200 };
+				await withLockedUser(target, context.url(), options, async ({ driver, adapter, where, admin }) => {
+					const [busy] = await Promise.all([
+						until(async () => {
+							const pids = await pidsOf(admin, app, true);
+							return pids.length ? pids[0] : undefined;
+						}, "the update to wait on the row lock"),
+						rejection(adapter.update({ model: "user", where, update: { name: "late" } })).then((error) => {
+							expect(error).toBeInstanceOf(QueryTimeoutError);
+							expect((error as Error).message).toMatch(/may still have run/);
+						}),
+					]);
+					// The timed-out statement still waits on the lock; the next call must not queue behind it.
+					const started = Date.now();
+					expect(await adapter.count({ model: "user" })).toBe(1);
+					expect(Date.now() - started).toBeLessThan(1_000);
+					const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
+					expect(after.rows[0]?.pid).not.toBe(busy);
+					await admin.query("rollback");
+				});
 			});
 		}
 

@@ -1,6 +1,6 @@
 import type { Driver } from "@authpg/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type CountingDriver, countingDriver } from "../counting-driver.js";
+import { type CountingDriver, countingDriver } from "./counting-driver.js";
 import { freshAdapter, user } from "./fixture.js";
 
 const NS = "authpg_joins";

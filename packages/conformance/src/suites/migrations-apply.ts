@@ -9,10 +9,10 @@ import {
 } from "@authpg/core";
 import type { BetterAuthOptions } from "better-auth";
 import { afterAll, describe, expect, it } from "vitest";
-import { itWhen } from "../report.js";
 import { freshAdapter, pluginWith } from "./fixture.js";
 import type { SuiteContext } from "./index.js";
 import { arraysPlugin, NS, reset } from "./migrations-fixture.js";
+import { itWhen } from "./report.js";
 
 /** A session row whose user does not exist: adding the session's foreign key must fail on it. */
 const insertOrphanSession = (driver: Driver) =>

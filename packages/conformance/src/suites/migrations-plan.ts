@@ -8,7 +8,7 @@ import {
 } from "@authpg/core";
 import type { BetterAuthOptions } from "better-auth";
 import { describe, expect, it } from "vitest";
-import { countingDriver } from "../counting-driver.js";
+import { countingDriver } from "./counting-driver.js";
 import { freshAdapter, pluginWith, user } from "./fixture.js";
 import { arraysPlugin, NS, reset } from "./migrations-fixture.js";
 

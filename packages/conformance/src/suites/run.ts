@@ -4,10 +4,10 @@
  */
 import type { Driver } from "@authpg/core";
 import { afterAll, describe } from "vitest";
-import { registerBetterAuthSuites } from "./better-auth-suites.js";
-import { startTestDatabase, type TestDatabase } from "./database.js";
+import { startTestDatabase, type TestDatabase } from "../harness/database.js";
+import { registerBetterAuthSuites } from "./better-auth.js";
+import { registerOwnSuites } from "./index.js";
 import { reportCounts } from "./report.js";
-import { registerOwnSuites } from "./suites/index.js";
 
 /** A driver under test. */
 export interface ConformanceTarget {

@@ -5,12 +5,12 @@
  * limit, `application_name`, `statement_timeout`) and restarts a server.
  */
 import { afterAll, describe } from "vitest";
-import { startTestDatabase } from "./database.js";
-import type { RestartableTestServer } from "./database-embedded.js";
+import { startTestDatabase } from "../harness/database.js";
+import type { RestartableTestServer } from "../harness/database-embedded.js";
+import { type FaultTarget, faultsSuite } from "./faults.js";
 import { reportCounts } from "./report.js";
-import { type FaultTarget, faultsSuite } from "./suites/faults.js";
 
-export type { FaultConnectOptions, FaultTarget } from "./suites/faults.js";
+export type { FaultConnectOptions, FaultTarget } from "./faults.js";
 
 /**
  * Register the fault suite for `target`. Call it at the top level of a test
@@ -28,7 +28,9 @@ export async function runFaults(target: FaultTarget): Promise<void> {
 		faultsSuite(target, {
 			url: () => database.url,
 			restartable: () => {
-				restartable ??= import("./database-embedded.js").then(({ startEmbeddedServer }) => startEmbeddedServer());
+				restartable ??= import("../harness/database-embedded.js").then(({ startEmbeddedServer }) =>
+					startEmbeddedServer(),
+				);
 				return restartable;
 			},
 		});

@@ -23,6 +23,7 @@ import { delimiter, dirname, join } from "node:path";
 import pg from "pg";
 import { debugLog, describeError } from "./database-server.js";
 import { accessible, freePort, passwdEntry, spawnServer } from "./processes.js";
+import { FAST_INITDB_FLAGS, FAST_SERVER_SETTINGS, LOOPBACK_SERVER_SETTINGS, serverFlags } from "./server-flags.js";
 
 /** Where PostgreSQL binaries with pg_cron are, or why there are none. */
 export type PgCronServerLookup =
@@ -148,7 +149,7 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 		const data = join(dir, "data");
 		await run(
 			join(binDir, "initdb"),
-			["-D", data, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
+			["-D", data, "-U", SUPERUSER, "--auth=trust", ...FAST_INITDB_FLAGS],
 			{ ...owner, cwd: dir },
 			INITDB_TIMEOUT_MS,
 		);
@@ -163,24 +164,14 @@ export async function startPgCronServer(options: StartPgCronServerOptions = {}):
 					data,
 					"-p",
 					String(port),
-					"-c",
-					"listen_addresses=127.0.0.1",
-					// No socket: the default directory may be a system server's (/var/run/postgresql).
-					"-c",
-					"unix_socket_directories=",
-					"-c",
-					"shared_preload_libraries=pg_cron",
-					"-c",
-					`cron.database_name=${database}`,
-					// pg_cron's jobs log in over TCP; "localhost" may resolve to ::1, where nothing listens.
-					"-c",
-					"cron.host=127.0.0.1",
-					"-c",
-					"fsync=off",
-					"-c",
-					"synchronous_commit=off",
-					"-c",
-					"full_page_writes=off",
+					...serverFlags({
+						...LOOPBACK_SERVER_SETTINGS,
+						shared_preload_libraries: "pg_cron",
+						"cron.database_name": database,
+						// pg_cron's jobs log in over TCP; "localhost" may resolve to ::1, where nothing listens.
+						"cron.host": "127.0.0.1",
+						...FAST_SERVER_SETTINGS,
+					}),
 				],
 				{ ...owner, cwd: dir },
 				SHUTDOWN,

@@ -18,8 +18,8 @@
  * several statements fails here as it fails there.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import pg from "pg";
+import { closeServer, listenOnLoopback } from "./listen.js";
 
 /** A running endpoint. */
 export interface NeonHttpEndpoint {
@@ -131,11 +131,7 @@ export async function startNeonHttpEndpoint(): Promise<NeonHttpEndpoint> {
 	const server: Server = createServer((req, res) => {
 		void handle(req, res);
 	});
-	await new Promise<void>((resolve, reject) => {
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => resolve());
-	});
-	const { port } = server.address() as AddressInfo;
+	const port = await listenOnLoopback(server);
 
 	let closing: Promise<void> | undefined;
 	return {
@@ -146,8 +142,7 @@ export async function startNeonHttpEndpoint(): Promise<NeonHttpEndpoint> {
 		},
 		close() {
 			closing ??= (async () => {
-				server.closeAllConnections();
-				await new Promise<void>((resolve) => server.close(() => resolve()));
+				await closeServer(server);
 				await Promise.all([...pools.values()].map((pool) => pool.end().catch(() => {})));
 				pools.clear();
 			})();

@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { startTestDatabase, type TestDatabase } from "./database.js";
+import { startTestDatabase, type TestDatabase } from "../harness/database.js";
 
 /** Options for {@link driverTestSchema}. */
 export interface DriverTestSchemaOptions {

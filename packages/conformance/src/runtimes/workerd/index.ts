@@ -11,7 +11,7 @@ import { build, type Plugin } from "esbuild";
 import { Miniflare } from "miniflare";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startTestDatabase, type TestDatabase } from "../database.js";
+import { startTestDatabase, type TestDatabase } from "../../harness/database.js";
 import { HYPERDRIVE_SCHEMA, hyperdriveAuthOptions } from "./app.js";
 
 /** A driver's Worker under test. */

@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { debugLog, type TestServer } from "./database-server.js";
+import { TEST_SERVER_FLAGS } from "./server-flags.js";
 
 const DEFAULT_IMAGE = "postgres:17-alpine";
 const PING_TIMEOUT_MS = 1_000;
@@ -122,19 +123,7 @@ export async function startContainerServer(): Promise<TestServer> {
 		.withDatabase("postgres")
 		.withUsername("postgres")
 		.withPassword("postgres")
-		// Durability is worthless for throwaway test data and costs seconds per suite; parallel
-		// test files with pools need more than the default 100 connections.
-		.withCommand([
-			"postgres",
-			"-c",
-			"fsync=off",
-			"-c",
-			"synchronous_commit=off",
-			"-c",
-			"full_page_writes=off",
-			"-c",
-			"max_connections=300",
-		])
+		.withCommand(["postgres", ...TEST_SERVER_FLAGS])
 		.start();
 	debugLog(`container ${image} ready in ${Date.now() - started} ms`);
 	return {
