@@ -15,5 +15,6 @@ export {
 } from "./harness/pgbouncer.js";
 export { type CountingDriver, countingDriver } from "./suites/counting-driver.js";
 export { type DriverTestSchema, type DriverTestSchemaOptions, driverTestSchema } from "./suites/driver-test-schema.js";
+export { expectNoPreparedStatements } from "./suites/prepared-off.js";
 export { type ConformanceTarget, runConformance } from "./suites/run.js";
 export { type FaultConnectOptions, type FaultTarget, runFaults } from "./suites/run-faults.js";

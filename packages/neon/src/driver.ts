@@ -11,7 +11,6 @@ import {
 	type PgLikePool,
 	pgPoolDriver,
 	type QueryOptions,
-	type QueryResult,
 } from "@authpg/core/driver";
 import { neon, Pool, type PoolConfig } from "@neondatabase/serverless";
 import { type NeonSql, queryOverHttp } from "./http.js";
@@ -117,11 +116,7 @@ export function neonDriver(connections: NeonConnections, options: NeonDriverOpti
 	return {
 		name,
 		capabilities,
-		async query<R = Record<string, unknown>>(
-			text: string,
-			params: readonly unknown[],
-			opts?: QueryOptions,
-		): Promise<QueryResult<R>> {
+		async query<R>(text: string, params: readonly unknown[], opts?: QueryOptions) {
 			if (transport === "websocket") return webSocket().query<R>(text, params, opts);
 			if (closing) throw driverClosedError(name);
 			return queryOverHttp<R>(sql!, text, params);

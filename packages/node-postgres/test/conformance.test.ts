@@ -1,4 +1,4 @@
 import { runConformance } from "@authpg/conformance";
 import { createDriver } from "../src/index.js";
 
-await runConformance({ name: "node-postgres", connect: (url) => createDriver(url) });
+await runConformance({ name: "node-postgres", connect: (url) => createDriver(url), connections: "one" });

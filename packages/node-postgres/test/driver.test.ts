@@ -1,6 +1,4 @@
-import { driverTestSchema } from "@authpg/conformance";
-import { kyselyDialect } from "@authpg/core";
-import { type Generated, Kysely } from "kysely";
+import { driverTestSchema, expectNoPreparedStatements } from "@authpg/conformance";
 import { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import { createDriver, nodePostgresDriver } from "../src/index.js";
@@ -177,17 +175,7 @@ describe("node-postgres driver", () => {
 			preparedStatements: false,
 		});
 		try {
-			expect(driver.capabilities.preparedStatements).toBe(false);
-			await driver.query(`insert into ${db.items} (label) values ($1)`, ["x"], {
-				name: "authpg_off_1",
-			});
-			await driver.transaction((tx) => tx.query("select 1", [], { name: "authpg_off_2" }));
-			const { rows } = await driver.query("select name from pg_prepared_statements", []);
-			expect(rows).toEqual([]);
-			expect(probe.configs.length).toBeGreaterThan(3);
-			for (const config of probe.configs) {
-				expect((config as { name?: string }).name).toBeUndefined();
-			}
+			await expectNoPreparedStatements(driver, probe.configs, db.items);
 		} finally {
 			await driver.close();
 		}
@@ -204,42 +192,6 @@ describe("node-postgres driver", () => {
 			const second = (await driver.query<{ pid: number }>("select pg_backend_pid() as pid", [])).rows[0].pid;
 			expect(second).not.toBe(first);
 		} finally {
-			await driver.close();
-		}
-	});
-
-	it("holds outside statements until a Kysely transaction on it commits", async () => {
-		const driver = createDriver(db.url);
-		const kysely = new Kysely<{ items: { id: Generated<number>; label: string } }>({
-			dialect: kyselyDialect(driver),
-		}).withSchema(schema);
-		try {
-			const order: string[] = [];
-			let inside!: () => void;
-			const isInside = new Promise<void>((resolve) => {
-				inside = resolve;
-			});
-			const trx = kysely.transaction().execute(async (t) => {
-				await t.insertInto("items").values({ label: "tx" }).execute();
-				inside();
-				await sleep(100);
-				order.push("tx body done");
-			});
-			await isInside;
-			const outside = kysely
-				.selectFrom("items")
-				.select("label")
-				.execute()
-				.then((rows) => {
-					order.push("outside done");
-					return rows;
-				});
-			await trx;
-			// One connection: had the outside select not waited, it would have run inside the transaction.
-			expect(await outside).toEqual([{ label: "tx" }]);
-			expect(order).toEqual(["tx body done", "outside done"]);
-		} finally {
-			await kysely.destroy();
 			await driver.close();
 		}
 	});

@@ -1,6 +1,5 @@
-import { type Driver, kyselyDialect } from "@authpg/core";
+import type { Driver } from "@authpg/core";
 import { type PGlite, types } from "@electric-sql/pglite";
-import { type Generated, Kysely } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pgliteDriver } from "../src/index.js";
 import { freshPglite } from "./fresh.js";
@@ -223,30 +222,6 @@ describe("PGlite driver", () => {
 			[Number.NEGATIVE_INFINITY],
 		);
 		expect(infinite.rows[0]).toEqual({ up: Number.POSITIVE_INFINITY, down: Number.NEGATIVE_INFINITY });
-	});
-
-	it("holds outside statements until a Kysely transaction on it commits", async () => {
-		const db = new Kysely<{ items: { id: Generated<number>; label: string } }>({ dialect: kyselyDialect(driver) });
-		const order: string[] = [];
-		const inside = signal();
-		const trx = db.transaction().execute(async (t) => {
-			await t.insertInto("items").values({ label: "tx" }).execute();
-			inside.resolve();
-			await sleep(50);
-			order.push("tx body done");
-		});
-		await inside.promise;
-		const outside = db
-			.selectFrom("items")
-			.select("label")
-			.execute()
-			.then((rows) => {
-				order.push("outside done");
-				return rows;
-			});
-		await trx;
-		expect(await outside).toEqual([{ label: "tx" }]);
-		expect(order).toEqual(["tx body done", "outside done"]);
 	});
 
 	it("leaves an instance it does not own open, lets queued work finish on close, then refuses statements", async () => {

@@ -1,4 +1,4 @@
-import { driverTestSchema } from "@authpg/conformance";
+import { driverTestSchema, expectNoPreparedStatements } from "@authpg/conformance";
 import { Pool, type PoolClient } from "pg";
 import { describe, expect, it } from "vitest";
 import { createDriver, poolDriver } from "../src/index.js";
@@ -38,38 +38,6 @@ describe("pool driver", () => {
 			expect(after).toBe(before);
 		} finally {
 			await pool.end();
-		}
-	});
-
-	it("commits a transaction, and runs concurrent transactions on separate clients", async () => {
-		const driver = createDriver({ connectionString: db.url, max: 4 });
-		try {
-			let firstInside!: () => void;
-			const firstIsInside = new Promise<void>((resolve) => {
-				firstInside = resolve;
-			});
-			// The first transaction waits for the second to start: a driver that serialised them would hang.
-			const first = driver.transaction(async (tx) => {
-				await tx.query(`insert into ${db.items} (label) values ($1)`, ["first"]);
-				firstInside();
-				await secondStarted;
-				return (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
-			});
-			let markSecond!: () => void;
-			const secondStarted = new Promise<void>((resolve) => {
-				markSecond = resolve;
-			});
-			await firstIsInside;
-			const second = driver.transaction(async (tx) => {
-				markSecond();
-				await tx.query(`insert into ${db.items} (label) values ($1)`, ["second"]);
-				return (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
-			});
-			const [a, b] = await Promise.all([first, second]);
-			expect(a).not.toBe(b);
-			expect((await db.labels()).sort()).toEqual(["first", "second"]);
-		} finally {
-			await driver.close();
 		}
 	});
 
@@ -165,17 +133,7 @@ describe("pool driver", () => {
 		const configs = recordStatements(pool);
 		const driver = poolDriver(pool, { preparedStatements: false });
 		try {
-			expect(driver.capabilities.preparedStatements).toBe(false);
-			await driver.query(`insert into ${db.items} (label) values ($1)`, ["x"], {
-				name: "authpg_off_1",
-			});
-			await driver.transaction((tx) => tx.query("select 1", [], { name: "authpg_off_2" }));
-			const { rows } = await driver.query("select name from pg_prepared_statements", []);
-			expect(rows).toEqual([]);
-			expect(configs.length).toBeGreaterThan(3);
-			for (const config of configs) {
-				expect((config as { name?: string }).name).toBeUndefined();
-			}
+			await expectNoPreparedStatements(driver, configs, db.items);
 		} finally {
 			await pool.end();
 		}

@@ -241,35 +241,6 @@ describe("postgres.js driver: an application's instance", () => {
 });
 
 describe("postgres.js driver: transactions", () => {
-	it("commits, and runs concurrent transactions on separate connections", async () => {
-		await withDriver(createDriver({ connectionString: db.url, max: 4 }), async (driver) => {
-			let firstInside!: () => void;
-			const firstIsInside = new Promise<void>((resolve) => {
-				firstInside = resolve;
-			});
-			let markSecond!: () => void;
-			const secondStarted = new Promise<void>((resolve) => {
-				markSecond = resolve;
-			});
-			// The first transaction waits for the second to start: a driver that serialised them would hang.
-			const first = driver.transaction(async (tx) => {
-				await tx.query(`insert into ${db.items} (label) values ($1)`, ["first"]);
-				firstInside();
-				await secondStarted;
-				return (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
-			});
-			await firstIsInside;
-			const second = driver.transaction(async (tx) => {
-				markSecond();
-				await tx.query(`insert into ${db.items} (label) values ($1)`, ["second"]);
-				return (await tx.query<{ pid: number }>(pid, [])).rows[0].pid;
-			});
-			const [a, b] = await Promise.all([first, second]);
-			expect(a).not.toBe(b);
-			expect((await db.labels()).sort()).toEqual(["first", "second"]);
-		});
-	});
-
 	it("fails a transaction whose connection died, sends nothing more on it, and recovers", async () => {
 		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
 			const before = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;

@@ -3,6 +3,7 @@ import { storesFor } from "@authpg/core/driver";
 import { betterAuth } from "better-auth";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SuiteContext } from "./index.js";
+import { signal } from "./signal.js";
 
 const NS = "authpg_caller_tx";
 const OPTIONS = { emailAndPassword: { enabled: true } };
@@ -34,15 +35,6 @@ function authOn(stores: Stores) {
 const unique = (label: string) => `${label}-${Math.random().toString(36).slice(2, 10)}@example.com`;
 const signUp = (auth: ReturnType<typeof authOn>, email: string) =>
 	auth.api.signUpEmail({ body: { email, password: "correct horse battery", name: email } });
-
-/** A promise, and the function that resolves it. */
-function signal(): [Promise<void>, () => void] {
-	let resolve = () => {};
-	const promise = new Promise<void>((done) => {
-		resolve = done;
-	});
-	return [promise, resolve];
-}
 
 /** Resolves after `ms`, with `value`. */
 const after = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
@@ -167,8 +159,8 @@ export function callerTransactionSuite(context: SuiteContext) {
 			if (!transactional()) return;
 			// Whether this driver runs two transactions at once (a pool) or one after the other (one
 			// connection): a statement from elsewhere either completes while a transaction is held open, or waits.
-			const [held, release] = signal();
-			const [inside, entered] = signal();
+			const { promise: held, resolve: release } = signal();
+			const { promise: inside, resolve: entered } = signal();
 			const holder = driver().transaction(async () => {
 				entered();
 				await held;
@@ -181,8 +173,8 @@ export function callerTransactionSuite(context: SuiteContext) {
 			await probe;
 
 			const emails = [unique("left"), unique("right")];
-			const [written, bothWritten] = signal();
-			const [read, bothRead] = signal();
+			const { promise: written, resolve: bothWritten } = signal();
+			const { promise: read, resolve: bothRead } = signal();
 			let pending = 2;
 			let reading = 2;
 			const run = (mine: string, theirs: string) =>

@@ -1,6 +1,8 @@
 import { type Driver, QueryError, TransactionRolledBackError } from "@authpg/core";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { ConnectionModel } from "./index.js";
 import { itWhen } from "./report.js";
+import { signal } from "./signal.js";
 
 /** Kept apart from the other suites' namespaces, so they can share one database. */
 const NS = "authpg_driver_contract";
@@ -81,7 +83,7 @@ function expectContractValues(found: Record<string, unknown> | undefined): void 
  * statements, and `transaction`: commit, rollback and rethrow, savepoints,
  * a commit Postgres turned into a rollback, and a `tx` used after its end.
  */
-export function driverContractSuite(driver: () => Driver): void {
+export function driverContractSuite(driver: () => Driver, connections: ConnectionModel): void {
 	describe("Driver contract", () => {
 		const insert = (on: Driver, label: string) => on.query(`insert into ${ITEMS} (label) values ($1)`, [label]);
 		async function labels(): Promise<string[]> {
@@ -113,6 +115,53 @@ export function driverContractSuite(driver: () => Driver): void {
 				async (tx) => (await tx.query<Record<string, unknown>>(VALUES_SQL, VALUES_PARAMS)).rows[0],
 			);
 			expectContractValues(row);
+		});
+
+		// Only the connection model the driver has is checked; the other one's test would be meaningless.
+		const itPooled = connections === "pool" ? itTransactional : () => {};
+		const itOneSession = connections === "one" ? itTransactional : () => {};
+
+		itPooled("runs concurrent transactions on separate connections", async () => {
+			const pid = "select pg_backend_pid() as pid";
+			const firstInside = signal();
+			const secondStarted = signal();
+			// The first transaction waits for the second to start: a driver that serialised them would hang.
+			const first = driver().transaction(async (tx) => {
+				await insert(tx, "first");
+				firstInside.resolve();
+				await secondStarted.promise;
+				return (await tx.query<{ pid: number }>(pid, [])).rows[0]?.pid;
+			});
+			await firstInside.promise;
+			const second = driver().transaction(async (tx) => {
+				secondStarted.resolve();
+				await insert(tx, "second");
+				return (await tx.query<{ pid: number }>(pid, [])).rows[0]?.pid;
+			});
+			const [a, b] = await Promise.all([first, second]);
+			expect(a).toEqual(expect.any(Number));
+			expect(a).not.toBe(b);
+			expect((await labels()).sort()).toEqual(["first", "second"]);
+		});
+
+		itOneSession("holds statements from outside a running transaction until it commits", async () => {
+			const order: string[] = [];
+			const inside = signal();
+			const transaction = driver().transaction(async (tx) => {
+				await insert(tx, "tx");
+				inside.resolve();
+				await new Promise((resolve) => setTimeout(resolve, 50));
+				order.push("transaction done");
+			});
+			await inside.promise;
+			const outside = labels().then((found) => {
+				order.push("outside done");
+				return found;
+			});
+			await transaction;
+			// One session: had the outside select not waited, it would have run inside the transaction.
+			expect(await outside).toEqual(["tx"]);
+			expect(order).toEqual(["transaction done", "outside done"]);
 		});
 
 		it("reports affected rows for writes and returned rows for reads", async () => {

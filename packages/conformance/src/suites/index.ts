@@ -27,12 +27,20 @@ export interface SuiteContext {
 	connect: (() => Driver | Promise<Driver>) | undefined;
 	/** The database's URL; absent for a single-session target, which has no server. */
 	url: string | undefined;
+	/** How the driver maps callers to sessions (see {@link ConnectionModel}). */
+	connections: ConnectionModel;
 }
+
+/**
+ * `"pool"`: concurrent transactions run on separate connections.
+ * `"one"`: every caller queues on one session, and a running transaction holds it.
+ */
+export type ConnectionModel = "pool" | "one";
 
 /** Register authpg's own suites (on a database of their own). */
 export function registerOwnSuites(context: SuiteContext): void {
 	const { driver } = context;
-	driverContractSuite(driver);
+	driverContractSuite(driver, context.connections);
 	arraysSuite(driver);
 	namespaceSuite(driver);
 	joinsSuite(driver);

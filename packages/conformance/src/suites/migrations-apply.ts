@@ -13,19 +13,11 @@ import { freshAdapter, pluginWith } from "./fixture.js";
 import type { SuiteContext } from "./index.js";
 import { arraysPlugin, NS, reset } from "./migrations-fixture.js";
 import { itWhen } from "./report.js";
+import { signal } from "./signal.js";
 
 /** A session row whose user does not exist: adding the session's foreign key must fail on it. */
 const insertOrphanSession = (driver: Driver) =>
 	driver.query(`insert into ${NS}."session" values ('s', now(), 't', now(), now(), null, null, 'no-such-user')`, []);
-
-/** A promise and the function that resolves it, to hand a step from one session to another. */
-function signal() {
-	let resolve!: () => void;
-	const promise = new Promise<void>((done) => {
-		resolve = done;
-	});
-	return { promise, resolve };
-}
 
 /** Applying a plan: rollback, history rows, concurrent migrators, lock timeouts, concurrent index builds. */
 export function migrationApplyingSuite(context: SuiteContext) {

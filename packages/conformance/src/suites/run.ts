@@ -6,7 +6,7 @@ import type { Driver } from "@authpg/core";
 import { afterAll, describe } from "vitest";
 import { startTestDatabase, type TestDatabase } from "../harness/database.js";
 import { registerBetterAuthSuites } from "./better-auth.js";
-import { registerOwnSuites } from "./index.js";
+import { type ConnectionModel, registerOwnSuites } from "./index.js";
 import { reportCounts } from "./report.js";
 
 /** A driver under test. */
@@ -23,6 +23,12 @@ export interface ConformanceTarget {
 	 * reason; Better Auth's migrator (parity tests) runs on the target itself.
 	 */
 	singleSession?: boolean;
+	/**
+	 * How the driver maps callers to sessions: `"pool"` (default) runs concurrent
+	 * transactions on separate connections; `"one"` queues every caller on one
+	 * session while a transaction holds it (always so for `singleSession`).
+	 */
+	connections?: ConnectionModel;
 }
 
 /**
@@ -42,6 +48,7 @@ export async function runConformance(target: ConformanceTarget): Promise<void> {
 		await Promise.all([upstream.close(), own.close()]);
 		await Promise.all([upstreamDb?.close(), ownDb?.close()]);
 	});
+	const connections = target.singleSession ? "one" : (target.connections ?? "pool");
 	const source = (db: TestDatabase | undefined) => db?.source ?? "single session";
 
 	describe(`${target.name}: Better Auth adapter suites`, async () => {
@@ -52,8 +59,8 @@ export async function runConformance(target: ConformanceTarget): Promise<void> {
 		reportCounts(`${target.name} (${source(ownDb)}): authpg suites`);
 		registerOwnSuites(
 			ownDb
-				? { driver: () => own, connect: () => target.connect(ownDb.url), url: ownDb.url }
-				: { driver: () => own, connect: undefined, url: undefined },
+				? { driver: () => own, connect: () => target.connect(ownDb.url), url: ownDb.url, connections }
+				: { driver: () => own, connect: undefined, url: undefined, connections },
 		);
 	});
 }

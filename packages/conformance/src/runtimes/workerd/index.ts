@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { builtinModules } from "node:module";
+import type { Stores } from "@authpg/core";
 import { build, type Plugin } from "esbuild";
 import { Miniflare } from "miniflare";
 import pg from "pg";
@@ -20,8 +21,8 @@ export interface HyperdriveTarget {
 	name: string;
 	/** Absolute path of the Worker entry (a module exporting `hyperdriveWorker(...)` as default). */
 	entry: string;
-	/** Create the auth tables at `url` in `schema`, from Node. */
-	migrate(url: string, schema: string, options: typeof hyperdriveAuthOptions): Promise<void>;
+	/** The driver package's `createStores`, used from Node to create the auth tables before the Worker starts. */
+	createStores(config: { connectionString: string; schema: string }): Stores;
 }
 
 const NODE_BUILTINS = new Set(builtinModules.filter((name) => !name.startsWith("_")));
@@ -87,7 +88,12 @@ export function hyperdriveWorkerdSuite(target: HyperdriveTarget): void {
 
 		beforeAll(async () => {
 			database = await startTestDatabase({ prefix: `${target.name.replace(/\W/g, "_")}_workerd` });
-			await target.migrate(database.url, HYPERDRIVE_SCHEMA, hyperdriveAuthOptions);
+			const stores = target.createStores({ connectionString: database.url, schema: HYPERDRIVE_SCHEMA });
+			try {
+				await stores.migrate(hyperdriveAuthOptions);
+			} finally {
+				await stores.close();
+			}
 			admin = new pg.Client({ connectionString: database.url });
 			await admin.connect();
 			const code = await bundleForWorkerd(target.entry);
