@@ -1,7 +1,9 @@
-import { applyMigrations, type Driver, kyselyDialect } from "@authpg/core";
+import { applyMigrations, type Driver, kyselyDialect, TransactionRolledBackError } from "@authpg/core";
 import { betterAuth } from "better-auth";
+import * as kysely from "kysely";
 import { type Generated, Kysely, sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { reportsCaughtFailureItself } from "./driver-contract.js";
 
 /** Kept apart from the other suites' namespaces, so they can share one database. */
 const NAMESPACE = "authpg_kysely";
@@ -91,6 +93,34 @@ export function kyselySuite(driver: () => Driver): void {
 				}),
 			).rejects.toMatchObject({ code: "23505" });
 			expect(await labels()).toEqual([]);
+		});
+
+		it("rejects a commit Postgres answers with ROLLBACK with Kysely's AbortedTransactionError, keeping nothing", async () => {
+			const error = await db
+				.transaction()
+				.execute(async (trx) => {
+					await trx.insertInto("items").values({ label: "x" }).execute();
+					// Caught, but the transaction is aborted: its COMMIT comes back as ROLLBACK.
+					await trx
+						.insertInto("items")
+						.values({ label: "x" })
+						.execute()
+						.catch(() => {});
+				})
+				.then(
+					() => undefined,
+					(failure: unknown) => failure,
+				);
+			const Aborted = (kysely as { AbortedTransactionError?: new () => Error }).AbortedTransactionError;
+			if (reportsCaughtFailureItself(driver())) expect(error).toMatchObject({ code: "23505" });
+			else if (Aborted) {
+				expect(error).toBeInstanceOf(Aborted);
+				expect((error as Error).cause).toBeInstanceOf(TransactionRolledBackError);
+			} else expect(error).toBeInstanceOf(TransactionRolledBackError);
+			expect(await labels()).toEqual([]);
+			// The connection (or session) is usable afterwards.
+			await db.transaction().execute((trx) => trx.insertInto("items").values({ label: "after" }).execute());
+			expect(await labels()).toEqual(["after"]);
 		});
 
 		it("commits and rolls back controlled transactions, with savepoints", async () => {

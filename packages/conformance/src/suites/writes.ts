@@ -1,6 +1,12 @@
 import type { Driver } from "@authpg/core";
 import { describe, expect, it } from "vitest";
 import { freshAdapter, pluginWith, user } from "./fixture.js";
+import { itWhen } from "./report.js";
+
+/** Better Auth's own test for a unique violation; older releases do not have it. */
+const { isUniqueViolation } = (await import("@better-auth/core/db/internal").catch(() => ({}))) as {
+	isUniqueViolation?: (error: unknown) => boolean;
+};
 
 const NS = "authpg_writes";
 
@@ -68,6 +74,28 @@ export function writesSuite(driver: () => Driver) {
 			).rejects.toMatchObject({ code: "QUERY_FAILED", sqlState: "23505" });
 			expect(await adapter.count({ model: "user" })).toBe(0);
 		});
+
+		// Better Auth (1.7.29 on) reads a unique violation off the adapter's error to recover, e.g. a verification
+		// row whose id it derives from the identifier; our QueryError must read as one, outside and inside a transaction.
+		itWhen(isUniqueViolation !== undefined, "this Better Auth has no isUniqueViolation")(
+			"a unique violation is one Better Auth's isUniqueViolation recognises",
+			async () => {
+				const adapter = await freshAdapter(driver(), NS);
+				const email = "unique@example.com";
+				await adapter.create({ model: "user", data: user({ email }) });
+				const outside = await adapter.create({ model: "user", data: user({ email }) }).catch((e: unknown) => e);
+				const inside = await adapter
+					.transaction((tx) => tx.create({ model: "user", data: user({ email }) }))
+					.catch((e: unknown) => e);
+				const other = await adapter
+					.create({ model: "user", data: { ...user({ email: "other@example.com" }), name: null } })
+					.catch((e: unknown) => e);
+				expect(isUniqueViolation?.(outside)).toBe(true);
+				expect(isUniqueViolation?.(inside)).toBe(true);
+				expect(other).toMatchObject({ sqlState: "23502" });
+				expect(isUniqueViolation?.(other)).toBe(false);
+			},
+		);
 
 		it("50 concurrent consumeOne on one row: exactly one winner (5 rounds)", async () => {
 			const adapter = await freshAdapter(driver(), NS);

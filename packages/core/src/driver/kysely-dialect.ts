@@ -8,6 +8,7 @@
  * `commitTransaction` resolves and `rollbackTransaction` rejects.
  */
 
+import * as kysely from "kysely";
 import {
 	type CompiledQuery,
 	createQueryId,
@@ -25,6 +26,13 @@ import {
 	type TransactionSettings,
 } from "kysely";
 import type { Driver } from "./contract.js";
+
+/**
+ * Kysely's error for a COMMIT answered by ROLLBACK (kysely 0.28.19 and
+ * 0.29.9 on), which its transaction bookkeeping recognises: custom drivers are
+ * asked to throw it. Looked up, not imported, so older 0.28 releases load too.
+ */
+const KyselyAbortedTransactionError = (kysely as { AbortedTransactionError?: new () => Error }).AbortedTransactionError;
 
 /** Options for {@link kyselyDialect}. */
 export interface KyselyDialectOptions {
@@ -124,7 +132,15 @@ class DriverConnection implements DatabaseConnection {
 	async commit(): Promise<void> {
 		const held = this.#take();
 		held.finish();
-		await held.done;
+		try {
+			await held.done;
+		} catch (error) {
+			// The driver's TransactionRolledBackError (by code: the application may hold another copy of the core).
+			if (KyselyAbortedTransactionError && (error as { code?: unknown })?.code === "TRANSACTION_ROLLED_BACK") {
+				throw Object.assign(new KyselyAbortedTransactionError(), { cause: error });
+			}
+			throw error;
+		}
 	}
 
 	async rollback(): Promise<void> {
