@@ -178,7 +178,7 @@ async function runCell(cell) {
 		result.installed = installedVersions(dir, Object.keys(overrides));
 		for (const [name, version] of Object.entries(overrides)) {
 			const found = result.installed[name];
-			if (found && found.some((v) => v !== version)) throw new Error(`${name}: wanted ${version}, installed ${found}`);
+			if (found?.some((v) => v !== version)) throw new Error(`${name}: wanted ${version}, installed ${found}`);
 		}
 		const filters = cell.packages.flatMap((name) => ["--filter", `${name}...`]);
 		await run("build", ["npx", ...PNPM, "-r", ...filters, "--workspace-concurrency=2", "run", "build"]);
@@ -276,7 +276,7 @@ function exec(command, cwd, env, onLine) {
 
 function printTable(results) {
 	const peerNames = [...versions.keys()];
-	console.log("\n| cell | Node | result | time | tests | " + peerNames.join(" | ") + " |");
+	console.log(`\n| cell | Node | result | time | tests | ${peerNames.join(" | ")} |`);
 	console.log(`|${" --- |".repeat(5 + peerNames.length)}`);
 	for (const r of results) {
 		const tests = r.counts.map((c) => `${c.name.replace("@authpg/", "")}: ${c.summary || "?"}`).join("<br>");
