@@ -184,7 +184,7 @@ async function runCell(cell) {
 		await run("build", ["npx", ...PNPM, "-r", ...filters, "--workspace-concurrency=2", "run", "build"]);
 		for (const name of cell.packages) {
 			const step = await run(`test ${name}`, ["npx", ...PNPM, "--filter", name, "run", "test"]);
-			result.counts.push({ name, summary: step.summary });
+			result.counts.push({ name, summary: step.summary.replaceAll("|", ",") });
 		}
 		result.ok = true;
 	} catch (error) {
