@@ -15,7 +15,8 @@ export type NeonSql = NeonQueryFunction<any, any>;
  */
 const BUILTIN_TYPES = {
 	getTypeParser: (oid: number, format?: "text" | "binary") => types.getTypeParser(oid, format),
-};
+	// Neon 1.0's typings ask for the whole pg-types module here; only getTypeParser is ever called.
+} as unknown as typeof types;
 
 /** Run one parameterised statement over HTTP, with rows as objects and the affected count. */
 export async function queryOverHttp<R>(

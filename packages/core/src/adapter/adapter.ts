@@ -142,7 +142,8 @@ function increments(model: ModelInfo, increment: Record<string, unknown> | undef
 		fields.push(field);
 		slots.push(values.push(delta) - 1);
 	}
-	return { fields, slots, key: fieldsKey(model, fields) };
+	// In the order given, which is the order of the SET list: never "*" (fieldsKey), whose order is the model's.
+	return { fields, slots, key: fields.map((f) => f.key).join(",") };
 }
 
 const NOTHING_SET: Assignments = { fields: [], slots: [], key: "" };

@@ -44,7 +44,7 @@ export function itemKey(...attributes: (string | number | boolean)[]): string {
 	return `${attributes.map((a) => (typeof a === "boolean" ? (a ? 1 : 0) : a)).join(ATTR)}${ITEM}`;
 }
 
-/** A list of fields, by key (`*` for all of `model`'s fields, in order). */
+/** A subset of `model`'s fields in the model's order, by key (`*` for all of them). */
 export function fieldsKey(model: ModelInfo, fields: readonly FieldInfo[]): string {
 	return fields.length === model.fields.length ? "*" : fields.map((f) => f.key).join(",");
 }
