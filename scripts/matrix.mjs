@@ -8,6 +8,7 @@
 //   pnpm test:matrix                  every cell
 //   pnpm test:matrix --cells latest   only the named cells (comma-separated)
 //   pnpm test:matrix --list           the cells and the versions they would use, without running
+//   pnpm test:matrix --cells lowest --packages @authpg/pool   only those packages' tests in the cells
 //
 // Tests run against AUTHPG_TEST_DATABASE_URL when it is set (CI points it at the machine's
 // PostgreSQL), else the harness starts its embedded server, as in `pnpm test`.
@@ -64,7 +65,10 @@ const CELLS = [
 const args = process.argv.slice(2);
 const only = args.includes("--cells") ? args[args.indexOf("--cells") + 1]?.split(",") : undefined;
 const listOnly = args.includes("--list");
-const cells = only ? CELLS.filter((cell) => only.includes(cell.name)) : CELLS;
+const packages = args.includes("--packages") ? args[args.indexOf("--packages") + 1]?.split(",") : undefined;
+const cells = (only ? CELLS.filter((cell) => only.includes(cell.name)) : CELLS).map((cell) =>
+	packages ? { ...cell, packages: cell.packages.filter((name) => packages.includes(name)) } : cell,
+);
 if (cells.length === 0) fail(`no cell named ${only?.join(", ")}; the cells are ${CELLS.map((c) => c.name).join(", ")}`);
 
 const ranges = peerRanges();

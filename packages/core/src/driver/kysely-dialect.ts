@@ -76,6 +76,8 @@ interface HeldTransaction {
 
 class DriverConnection implements DatabaseConnection {
 	#held: HeldTransaction | undefined;
+	/** Set when the driver failed a COMMIT: the transaction is over, so Kysely's rollback after it has nothing to do. */
+	#commitFailed = false;
 
 	constructor(readonly driver: Driver) {}
 
@@ -98,6 +100,7 @@ class DriverConnection implements DatabaseConnection {
 
 	async begin(settings: TransactionSettings): Promise<void> {
 		if (this.#held) throw new Error("authpg: a transaction is already open on this Kysely connection");
+		this.#commitFailed = false;
 		// Validated before opening, so a bad setting cannot leave a transaction holding the connection.
 		const setting = transactionCharacteristics(settings);
 		let opened!: (tx: Driver) => void;
@@ -135,6 +138,7 @@ class DriverConnection implements DatabaseConnection {
 		try {
 			await held.done;
 		} catch (error) {
+			this.#commitFailed = true;
 			// The driver's TransactionRolledBackError (by code: the application may hold another copy of the core).
 			if (KyselyAbortedTransactionError && (error as { code?: unknown })?.code === "TRANSACTION_ROLLED_BACK") {
 				throw Object.assign(new KyselyAbortedTransactionError(), { cause: error });
@@ -144,6 +148,11 @@ class DriverConnection implements DatabaseConnection {
 	}
 
 	async rollback(): Promise<void> {
+		// Kysely before 0.28.19 rolls back after any failed commit; throwing here would hide the commit's error.
+		if (!this.#held && this.#commitFailed) {
+			this.#commitFailed = false;
+			return;
+		}
 		const held = this.#take();
 		held.finish(ROLLBACK);
 		await held.done.catch((error: unknown) => {
