@@ -9,6 +9,7 @@
 //   pnpm test:matrix --cells latest   only the named cells (comma-separated)
 //   pnpm test:matrix --list           the cells and the versions they would use, without running
 //   pnpm test:matrix --cells lowest --packages @authpg/pool   only those packages' tests in the cells
+//   pnpm test:matrix --parallel       the cells at once (CI: about the time of the longest cell)
 //
 // Tests run against AUTHPG_TEST_DATABASE_URL when it is set (CI points it at the machine's
 // PostgreSQL), else the harness starts its embedded server, as in `pnpm test`.
@@ -80,8 +81,9 @@ if (listOnly) {
 	process.exit(0);
 }
 
-const results = [];
-for (const cell of cells) results.push(await runCell(cell));
+const results = args.includes("--parallel")
+	? await Promise.all(cells.map((cell) => runCell(cell)))
+	: await cells.reduce(async (done, cell) => [...(await done), await runCell(cell)], Promise.resolve([]));
 printTable(results);
 process.exit(results.every((result) => result.ok) ? 0 : 1);
 
