@@ -11,8 +11,9 @@
 //   pnpm test:matrix --cells lowest --packages @authpg/pool   only those packages' tests in the cells
 //   pnpm test:matrix --parallel       the cells at once (CI: about the time of the longest cell)
 //
-// Tests run against AUTHPG_TEST_DATABASE_URL when it is set (CI points it at the machine's
-// PostgreSQL), else the harness starts its embedded server, as in `pnpm test`.
+// The `lowest` cell runs against AUTHPG_TEST_DATABASE_URL when it is set (CI points it at the
+// machine's PostgreSQL 15); the others always start the harness's embedded server, so that cells
+// run in parallel never share one server's connection limit.
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -37,6 +38,7 @@ const CELLS = [
 		name: "lowest",
 		node: "20.19.0",
 		peers: "lowest",
+		givenServer: true,
 		packages: [
 			"@authpg/core",
 			"@authpg/pool",
@@ -164,6 +166,11 @@ async function runCell(cell) {
 		const dir = scratchCopy(cell, overrides);
 		const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` };
 		delete env.npm_config_user_agent;
+		if (!cell.givenServer) {
+			delete env.AUTHPG_TEST_DATABASE_URL;
+			delete env.DATABASE_URL;
+		}
+		log(`PostgreSQL: ${env.AUTHPG_TEST_DATABASE_URL ?? env.DATABASE_URL ?? "the harness's embedded server"}`);
 		const run = async (label, command) => {
 			log(`${label}…`);
 			const step = await exec(command, dir, env, (line) => {
