@@ -7,9 +7,14 @@ import { library } from "../../tsup.library.js";
  * directly); the published package points at `dist/<export name>.js` (`publishConfig.exports`).
  * The entries are read from `exports`, so moving a source file only means updating `exports`.
  */
-const { exports } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as {
+const { exports, publishConfig } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as {
 	exports: Record<string, string>;
+	publishConfig: { exports: Record<string, unknown> };
 };
+const published = Object.keys(publishConfig.exports).filter((subpath) => subpath !== "./package.json");
+if (published.sort().join() !== Object.keys(exports).sort().join()) {
+	throw new Error("package.json: publishConfig.exports must list the same entry points as exports.");
+}
 const entry = Object.fromEntries(
 	Object.entries(exports).map(([subpath, source]) => [subpath === "." ? "index" : subpath.slice(2), source]),
 );
