@@ -22,6 +22,8 @@ const finished = () =>
 
 /** A driver over `pool`; `close()` ends the pool. */
 export function exampleDriver(pool: pg.Pool): Driver {
+	// The pool drops an idle client whose connection died, and says so with an 'error' event: unheard, it ends the process.
+	pool.on("error", () => {});
 	let closing: Promise<void> | undefined;
 	return {
 		name: "example",
