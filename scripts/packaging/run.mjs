@@ -5,6 +5,7 @@
  * problem. Then: imports and `require()`s every entry point, runs the installed `authpg` binary
  * (`--version`, `plan`, `migrate`, `status`) against a fresh test database, type-checks a small app
  * under moduleResolution `bundler` and `node16`, and runs it: sign-up, sign-in, getSession, a JWT.
+ * Last, the installed kit runs the Driver contract suite on docs/adding-a-driver.md's example.
  *
  * `--peers lowest` installs the lowest version of each peer instead, leaves out the test kit
  * (`@authpg/conformance`), and stops after the imports and the binary's `--version`: what old
@@ -21,7 +22,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { packAll, publishablePackages } from "../pack.mjs";
+import { packAll, publishablePackages, root } from "../pack.mjs";
 import { declaredPeers, resolvePeers } from "./peers.mjs";
 
 const args = process.argv.slice(2);
@@ -84,6 +85,10 @@ try {
 		`${JSON.stringify({ name: "authpg-packaging-app", private: true, type: "module" }, null, "\t")}\n`,
 	);
 	cpSync(join(dirname(fileURLToPath(import.meta.url)), "app"), app, { recursive: true });
+	// docs/adding-a-driver.md's worked example, as a third party would have it next to the kit.
+	for (const file of ["src/driver.ts", "test/conformance.test.ts", "vitest.config.ts"]) {
+		cpSync(join(root, "examples", "driver-example", file), join(app, "driver-example", file));
+	}
 
 	await step("npm install (strict peer dependencies)", () => {
 		// --strict-peer-deps: any peer conflict fails the install instead of a warning. --prefer-offline:
@@ -193,6 +198,15 @@ try {
 		await step("the app: sign-up, sign-in, getSession, JWT", () =>
 			run(process.execPath, ["build/smoke.js"], { cwd: app, env, capture: true }).trim(),
 		);
+		await step("the installed kit runs the Driver contract suite on docs/adding-a-driver.md's example", () => {
+			// The whole suite runs in `pnpm test`; here, the part that proves the kit works as installed.
+			const out = run("npx", ["--no-install", "vitest", "run", "--root", "driver-example", "-t", "Driver contract"], {
+				cwd: app,
+				env: { AUTHPG_TEST_DATABASE_URL: database.url, NO_COLOR: "1" },
+				capture: true,
+			});
+			return out.match(/Tests\s+(.*)/)?.[1]?.trim();
+		});
 	}
 	failed = false;
 } finally {
