@@ -19,7 +19,8 @@ import {
 	runTransaction,
 	singleSessionDriver,
 } from "@authpg/core/driver";
-import { Client, type ClientConfig } from "pg";
+// The default import: pg before 8.15 is CommonJS only, and Node cannot see its named exports.
+import pg, { type Client, type ClientConfig } from "pg";
 
 /** Options for {@link nodePostgresDriver}. */
 export interface NodePostgresDriverOptions {
@@ -60,7 +61,7 @@ export function nodePostgresDriver(client: Client, options: NodePostgresDriverOp
  * connection is lost, the next statement opens a new one.
  */
 export function createDriver(config: string | ClientConfig, options: CreateNodePostgresDriverOptions = {}): Driver {
-	const make = () => new Client(typeof config === "string" ? { connectionString: config } : config);
+	const make = () => new pg.Client(typeof config === "string" ? { connectionString: config } : config);
 	return clientDriver(make(), make, true, options);
 }
 

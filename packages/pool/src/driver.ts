@@ -3,7 +3,8 @@
  * (shared with Neon's WebSocket `Pool`), named `pool`.
  */
 import { type Driver, type PgPoolDriverOptions, pgPoolDriver } from "@authpg/core/driver";
-import { Pool, type PoolConfig } from "pg";
+// The default import: pg before 8.15 is CommonJS only, and Node cannot see its named exports.
+import pg, { type Pool, type PoolConfig } from "pg";
 
 /** Options for {@link poolDriver}. */
 export type PoolDriverOptions = Omit<PgPoolDriverOptions, "name">;
@@ -26,7 +27,7 @@ export function poolDriver(pool: Pool, options: PoolDriverOptions = {}): Driver 
  * `pg.PoolConfig`). Nothing connects until the first statement.
  */
 export function createDriver(config: string | PoolConfig, options: CreatePoolDriverOptions = {}): Driver {
-	const pool = new Pool(typeof config === "string" ? { connectionString: config } : config);
+	const pool = new pg.Pool(typeof config === "string" ? { connectionString: config } : config);
 	// An idle client that loses its connection is removed by the pool; unheard, the event would crash the process.
 	pool.on("error", () => {});
 	return poolDriver(pool, { ...options, ownsPool: true });
