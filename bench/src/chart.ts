@@ -8,7 +8,19 @@
 import { BETTER_AUTH } from "./keys.js";
 import type { ResultRow } from "./report.js";
 
-const COLORS = ["#6b7280", "#2563eb", "#0891b2", "#7c3aed", "#d97706", "#dc2626", "#16a34a", "#db2777", "#65a30d"];
+const COLORS = [
+	"#6b7280",
+	"#9ca3af",
+	"#2563eb",
+	"#0891b2",
+	"#7c3aed",
+	"#d97706",
+	"#dc2626",
+	"#16a34a",
+	"#db2777",
+	"#65a30d",
+	"#a16207",
+];
 const LABEL_WIDTH = 300;
 const PANEL_WIDTH = 340;
 const PANEL_GAP = 40;

@@ -23,7 +23,15 @@ import { operations } from "./operations.js";
 import { openPgliteDatabase, type PgliteDatabase } from "./pglite-database.js";
 import { Progress } from "./progress.js";
 import { updateReadme } from "./readme.js";
-import { checkTargets, compactTable, fullTable, roundTripTable, summarise, targetList } from "./report.js";
+import {
+	checkTargets,
+	compactTable,
+	fullTable,
+	ownFloorTable,
+	roundTripTable,
+	summarise,
+	targetList,
+} from "./report.js";
 import { runSchedule, type Schedule } from "./run.js";
 import { seed } from "./seed.js";
 import { createSubjects, SUBJECT_KEYS, type Subject } from "./subjects.js";
@@ -224,6 +232,7 @@ async function main(): Promise<void> {
 					caption,
 					"",
 					...schedule.concurrency.flatMap((n) => [compactTable(rows, n), ""]),
+					...schedule.concurrency.flatMap((n) => [ownFloorTable(rows, n), ""]),
 					roundTripTable(rows),
 				].join("\n");
 				const updated = await updateReadme(join(repoDir, "README.md"), generated);

@@ -4,7 +4,7 @@
  * tables (stdout and README).
  */
 
-import { BETTER_AUTH, FLOOR } from "./keys.js";
+import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS } from "./keys.js";
 import { median, quantile } from "./measure.js";
 import type { Measured } from "./run.js";
 
@@ -31,6 +31,10 @@ export interface ResultRow {
 	vsBetterAuth: number | null;
 	/** opsPerSec ÷ the floor's opsPerSec (null where the floor has no such operation, or the subject has its own database). */
 	vsFloor: number | null;
+	/** Key of the raw floor of the subject's own driver (`floor` for pg, `floor-postgres-js` for postgres.js); null if none. */
+	ownFloor: string | null;
+	/** opsPerSec ÷ that floor's opsPerSec, same operation and concurrency (null where there is no such figure). */
+	vsOwnFloor: number | null;
 	/** Each measured round's ops/s, in round order: the spread behind the median. */
 	opsPerSecRounds: number[];
 	calls: number;
@@ -80,6 +84,8 @@ export function summarise(measured: Measured[]): ResultRow[] {
 			cpuUsPerCall: median(m.samples.map((s) => s.cpuUsPerCall)),
 			vsBetterAuth: null,
 			vsFloor: null,
+			ownFloor: m.subject.ownFloor ?? null,
+			vsOwnFloor: null,
 			opsPerSecRounds: m.samples.map((s) => round(s.opsPerSec, 1)),
 			calls,
 		};
@@ -93,6 +99,8 @@ export function summarise(measured: Measured[]): ResultRow[] {
 		const floor = find(r, FLOOR);
 		r.vsBetterAuth = ba ? round(r.opsPerSec / ba.opsPerSec, 3) : null;
 		r.vsFloor = floor ? round(r.opsPerSec / floor.opsPerSec, 3) : null;
+		const own = r.ownFloor === null ? undefined : find(r, r.ownFloor);
+		r.vsOwnFloor = own ? round(r.opsPerSec / own.opsPerSec, 3) : null;
 	}
 	for (const r of rows) {
 		r.opsPerSec = round(r.opsPerSec, 1);
@@ -131,9 +139,22 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 			? undefined
 			: "not measurable yet: the stores have no rateLimitStorage (issue 5), so this is Better Auth's storage over our adapter",
 	);
-	const authpg = [...new Set(rows.map((r) => r.subject))].filter(
-		(s) => s !== FLOOR && s !== BETTER_AUTH && s !== "drizzle",
-	);
+	// @authpg/postgres-js against its own floor, on every operation that floor has (all but getSession).
+	const pgjsOps = [...new Set(rows.filter((r) => r.subject === FLOOR_POSTGRES_JS).map((r) => r.operation))];
+	for (const op of pgjsOps) {
+		for (const c of concurrencies) {
+			const value = get(op, "postgres-js", c)?.vsOwnFloor ?? null;
+			checks.push({
+				target: `@authpg/postgres-js ≥ 90 % of the postgres.js floor: ${rows.find((r) => r.operation === op)?.operationLabel ?? op}`,
+				concurrency: c,
+				value,
+				met: value !== null && value >= 0.9,
+				note: value === null ? "not measured in this run" : undefined,
+			});
+		}
+	}
+	const references = new Set([FLOOR, FLOOR_POSTGRES_JS, BETTER_AUTH, BETTER_AUTH_JOINS, "drizzle"]);
+	const authpg = [...new Set(rows.map((r) => r.subject))].filter((s) => !references.has(s));
 	for (const subject of authpg) {
 		// Better Auth's own rate-limit storage (the hook until issue 5) reads then writes: not ours to count.
 		const ops = context.singleRowOps.filter((op) => op !== "rateLimit" || context.authpgRateLimit.has(subject));
@@ -153,6 +174,7 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 /** Column headings for the README's wide tables. */
 const SHORT: Record<string, string> = {
 	floor: "floor (pg)",
+	"floor-postgres-js": "floor (postgres.js)",
 	pool: "@authpg/pool",
 	"node-postgres": "@authpg/node-postgres",
 	"postgres-js": "@authpg/postgres-js",
@@ -160,6 +182,7 @@ const SHORT: Record<string, string> = {
 	"neon-http": "@authpg/neon (HTTP, local endpoint)",
 	pglite: "@authpg/pglite (own database)",
 	"better-auth": "Better Auth (Kysely)",
+	"better-auth-joins": "Better Auth, joins on (Kysely)",
 	drizzle: "Drizzle adapter",
 };
 
@@ -198,8 +221,9 @@ export function fullTable(rows: ResultRow[]): string {
 			"client CPU µs/call",
 			"vs Better Auth",
 			"vs floor",
+			"vs own floor",
 		],
-		[true, false, false, true, true, true, true, true, true, true],
+		[true, false, false, true, true, true, true, true, true, true, true],
 		rows.map((r) => [
 			String(r.concurrency),
 			r.operationLabel,
@@ -211,6 +235,7 @@ export function fullTable(rows: ResultRow[]): string {
 			String(Math.round(r.cpuUsPerCall)),
 			times(r.vsBetterAuth),
 			percent(r.vsFloor),
+			percent(r.vsOwnFloor),
 		]),
 	);
 }
@@ -230,6 +255,36 @@ export function compactTable(rows: ResultRow[], concurrency: number): string {
 				if (!r) return "—";
 				return s === BETTER_AUTH ? grouped(r.opsPerSec) : `${grouped(r.opsPerSec)} (${times(r.vsBetterAuth)})`;
 			}),
+		]),
+	);
+}
+
+/**
+ * Operations down, the authpg subjects that have a floor of their driver across: ops/s and the share of
+ * that floor's (pg's for the pg-based packages, postgres.js's for `@authpg/postgres-js`), for one concurrency.
+ */
+export function ownFloorTable(rows: ResultRow[], concurrency: number): string {
+	const here = rows.filter((r) => r.concurrency === concurrency);
+	const floors = new Set(here.map((r) => r.ownFloor).filter((f) => f !== null));
+	const subjects = unique(
+		here
+			.filter((r) => r.ownFloor !== null && !floors.has(r.subject))
+			.map((r) => [r.subject, `${SHORT[r.subject] ?? r.subjectLabel} ÷ ${SHORT[r.ownFloor!] ?? r.ownFloor}`] as const),
+	);
+	const ops = unique(
+		here
+			.filter((r) => r.vsOwnFloor !== null && !floors.has(r.subject))
+			.map((r) => [r.operation, r.operationLabel] as const),
+	);
+	return markdownTable(
+		[
+			`${concurrency} caller${concurrency === 1 ? "" : "s"}: share of its driver's floor`,
+			...subjects.map(([, l]) => l),
+		],
+		[false, ...subjects.map(() => true)],
+		ops.map(([op, label]) => [
+			label,
+			...subjects.map(([s]) => percent(here.find((x) => x.operation === op && x.subject === s)?.vsOwnFloor ?? null)),
 		]),
 	);
 }

@@ -17,11 +17,13 @@ import { Pool as NeonPool, neon, neonConfig } from "@neondatabase/serverless";
 import { betterAuth } from "better-auth";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import postgres from "postgres";
 import { WebSocket } from "ws";
 import { type AuthInstance, adapterTarget } from "./adapter-target.js";
 import * as drizzleSchema from "./drizzle-schema.js";
 import { floorTarget } from "./floor.js";
-import { BETTER_AUTH, FLOOR, NEON_HTTP, NEON_WS, PGLITE } from "./keys.js";
+import { postgresJsFloorTarget } from "./floor-postgres-js.js";
+import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS, NEON_HTTP, NEON_WS, PGLITE } from "./keys.js";
 import { type NeonLocalProcess, startNeonLocalProcess } from "./neon-local.js";
 import type { PgliteDatabase } from "./pglite-database.js";
 import { RoundTrips } from "./round-trips.js";
@@ -38,6 +40,11 @@ export interface Subject {
 	rateLimitStorage: string;
 	target: Target;
 	roundTrips: RoundTrips;
+	/**
+	 * Key of the raw floor of the driver this subject runs on (`floor` for pg, `floor-postgres-js` for
+	 * postgres.js, itself for a floor), for its `vsOwnFloor` ratio; none where the bench has no such floor.
+	 */
+	ownFloor?: string;
 	/**
 	 * Set when the subject runs on a database of its own instead of the shared
 	 * server (PGlite): setup, cleanup and VACUUM go to it, and no ratio to the
@@ -62,6 +69,7 @@ type Stores = ReturnType<typeof fromPool>;
 /** Every subject key, in run order. */
 export const SUBJECT_KEYS = [
 	FLOOR,
+	FLOOR_POSTGRES_JS,
 	"pool",
 	"node-postgres",
 	"postgres-js",
@@ -69,6 +77,7 @@ export const SUBJECT_KEYS = [
 	NEON_HTTP,
 	PGLITE,
 	BETTER_AUTH,
+	BETTER_AUTH_JOINS,
 	"drizzle",
 ] as const;
 
@@ -84,6 +93,7 @@ export async function createSubjects(
 	const subjects: Subject[] = [];
 	const want = (key: string) => wanted.includes(key);
 	if (want(FLOOR)) subjects.push(await floor(settings));
+	if (want(FLOOR_POSTGRES_JS)) subjects.push(await floorPostgresJs(settings));
 	if (want("pool")) subjects.push(await authpgPool(settings));
 	if (want("node-postgres")) subjects.push(await authpgNodePostgres(settings));
 	if (want("postgres-js")) {
@@ -101,6 +111,7 @@ export async function createSubjects(
 		else log("@authpg/pglite: skipped (no PGlite database was prepared)");
 	}
 	if (want(BETTER_AUTH)) subjects.push(await betterAuthKysely(settings));
+	if (want(BETTER_AUTH_JOINS)) subjects.push(await betterAuthKyselyJoins(settings));
 	if (want("drizzle")) subjects.push(await betterAuthDrizzle(settings));
 	return subjects;
 }
@@ -138,7 +149,55 @@ async function floor(settings: SubjectSettings): Promise<Subject> {
 		rateLimitStorage: "one hand-written upsert (customStorage)",
 		target: { ...target, rateLimit: limiter.rateLimit },
 		roundTrips,
+		ownFloor: FLOOR,
 		close: () => pool.end(),
+	};
+}
+
+/**
+ * postgres.js with its own pool, configured as the `@authpg/postgres-js`
+ * subject's instance is, its statements counted through the `debug` callback
+ * (called once per statement sent).
+ */
+function newPostgresJs(settings: SubjectSettings, roundTrips: RoundTrips) {
+	return postgres(settings.url, {
+		max: settings.poolMax,
+		// As the package's own createStores configures postgres.js: no NOTICE logging, no type fetch on connect.
+		onnotice: () => {},
+		fetch_types: false,
+		debug: () => {
+			roundTrips.count++;
+		},
+	});
+}
+
+async function floorPostgresJs(settings: SubjectSettings): Promise<Subject> {
+	const roundTrips = new RoundTrips();
+	const sql = newPostgresJs(settings, roundTrips);
+	const { target, rateLimitStorage } = postgresJsFloorTarget(sql);
+	// As for the pg floor: Better Auth's own limiter, with the floor's one-statement storage; the instance
+	// needs a database, and its pool opens no connection unless Better Auth uses it (it would be counted).
+	const pool = newPool(settings, roundTrips);
+	const limiter = await adapterTarget(
+		auth({
+			...settings.options,
+			database: pool,
+			rateLimit: { ...settings.options.rateLimit, customStorage: rateLimitStorage },
+		}),
+	);
+	return {
+		key: FLOOR_POSTGRES_JS,
+		label: "floor: postgres.js, hand-written SQL",
+		description:
+			"The pg floor's hand-written SQL as postgres.js tagged templates (prepared by postgres.js, one statement each), rows as its default parsers return them; no adapter, no Better Auth (so no getSession). @authpg/postgres-js's own floor.",
+		rateLimitStorage: "one hand-written upsert (customStorage)",
+		target: { ...target, rateLimit: limiter.rateLimit },
+		roundTrips,
+		ownFloor: FLOOR_POSTGRES_JS,
+		async close() {
+			await sql.end();
+			await pool.end();
+		},
 	};
 }
 
@@ -170,6 +229,7 @@ async function authpgPool(settings: SubjectSettings): Promise<Subject> {
 		rateLimitStorage: rateLimit,
 		target: await adapterTarget(auth(options)),
 		roundTrips,
+		ownFloor: FLOOR,
 		async close() {
 			await stores.close();
 			await pool.end();
@@ -193,6 +253,7 @@ async function authpgNodePostgres(settings: SubjectSettings): Promise<Subject> {
 		rateLimitStorage: rateLimit,
 		target: await adapterTarget(auth(options)),
 		roundTrips,
+		ownFloor: FLOOR,
 		async close() {
 			await stores.close();
 			await client.end();
@@ -203,30 +264,19 @@ async function authpgNodePostgres(settings: SubjectSettings): Promise<Subject> {
 /**
  * `@authpg/postgres-js`, imported when the subject is built rather than at
  * the top, so that a package that fails to load (it is young) skips one
- * subject instead of the run. Its statements are counted through postgres.js's
- * `debug` callback, which fires once per query sent.
+ * subject instead of the run.
  */
 async function authpgPostgresJs(settings: SubjectSettings): Promise<Subject | string> {
 	let fromClient: (sql: unknown, options?: object) => Stores;
-	let postgres: (url: string, options: object) => { end(): Promise<void> };
 	try {
 		const module = (await import("@authpg/postgres-js")) as { fromClient?: typeof fromClient };
 		if (typeof module.fromClient !== "function") return "it has no fromClient(sql) export";
 		fromClient = module.fromClient;
-		postgres = (await import("postgres")).default as unknown as typeof postgres;
 	} catch (error) {
 		return `could not load it: ${error instanceof Error ? error.message : String(error)}`;
 	}
 	const roundTrips = new RoundTrips();
-	const sql = postgres(settings.url, {
-		max: settings.poolMax,
-		// As the package's own createStores configures postgres.js.
-		onnotice: () => {},
-		fetch_types: false,
-		debug: () => {
-			roundTrips.count++;
-		},
-	});
+	const sql = newPostgresJs(settings, roundTrips);
 	const stores = fromClient(sql);
 	const { options, rateLimit } = authpgOptions(stores, settings);
 	return {
@@ -236,6 +286,7 @@ async function authpgPostgresJs(settings: SubjectSettings): Promise<Subject | st
 		rateLimitStorage: rateLimit,
 		target: await adapterTarget(auth(options)),
 		roundTrips,
+		ownFloor: FLOOR_POSTGRES_JS,
 		async close() {
 			await stores.close();
 			await sql.end();
@@ -365,6 +416,33 @@ async function betterAuthKysely(settings: SubjectSettings): Promise<Subject> {
 		description: "database: new Pool(): Better Auth's own Kysely adapter, default options.",
 		rateLimitStorage: "Better Auth's database storage",
 		target: await adapterTarget(auth({ ...settings.options, database: pool })),
+		roundTrips,
+		close: () => pool.end(),
+	};
+}
+
+/**
+ * Better Auth's Kysely path with its joins on (`advanced.database.joins`), so a
+ * `findOne` with a join, and `getSession`, are one statement instead of two:
+ * Better Auth at its best, beside its default.
+ */
+async function betterAuthKyselyJoins(settings: SubjectSettings): Promise<Subject> {
+	const roundTrips = new RoundTrips();
+	const pool = newPool(settings, roundTrips);
+	const { advanced } = settings.options;
+	return {
+		key: BETTER_AUTH_JOINS,
+		label: "Better Auth built-in, joins on (Kysely, new Pool())",
+		description:
+			"database: new Pool(), advanced: { database: { joins: true } }: Better Auth's own Kysely adapter with its native joins.",
+		rateLimitStorage: "Better Auth's database storage",
+		target: await adapterTarget(
+			auth({
+				...settings.options,
+				database: pool,
+				advanced: { ...advanced, database: { ...advanced?.database, joins: true } },
+			}),
+		),
 		roundTrips,
 		close: () => pool.end(),
 	};

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { chartSvg } from "../src/chart.js";
 import { median, quantile, type Sample } from "../src/measure.js";
 import type { Operation } from "../src/operations.js";
-import { checkTargets, markdownTable, type ResultRow, summarise } from "../src/report.js";
+import { checkTargets, markdownTable, ownFloorTable, type ResultRow, summarise } from "../src/report.js";
 import type { Measured } from "../src/run.js";
 import type { Subject } from "../src/subjects.js";
 
@@ -26,7 +26,7 @@ const op = (key: string): Operation => ({
 	singleRow: true,
 	prepare: async () => ({ call: async () => {} }),
 });
-const subject = (key: string): Subject => ({ key, label: key }) as Subject;
+const subject = (key: string, ownFloor?: string): Subject => ({ key, label: key, ownFloor }) as Subject;
 
 describe("median and quantile", () => {
 	it("take the middle, and the nearest rank", () => {
@@ -85,6 +85,29 @@ describe("summarise", () => {
 		expect(withOwn.find((r) => r.subject === "pool")).toMatchObject({ vsBetterAuth: 3, vsFloor: 0.75 });
 	});
 
+	it("takes each subject's ratio to the floor of its own driver, where the run has that floor", () => {
+		const at = (key: string, ownFloor: string | undefined, opsPerSec: number): Measured => ({
+			operation: op("findOneByToken"),
+			subject: subject(key, ownFloor),
+			concurrency: 1,
+			samples: [sample(opsPerSec, 2, 2, [1, 1])],
+		});
+		const own = summarise([
+			at("floor", "floor", 2000),
+			at("floor-postgres-js", "floor-postgres-js", 2500),
+			at("pool", "floor", 1500),
+			at("postgres-js", "floor-postgres-js", 2000),
+			at("neon-ws", undefined, 500),
+		]);
+		const get = (key: string) => own.find((r) => r.subject === key)!;
+		expect(get("postgres-js")).toMatchObject({ ownFloor: "floor-postgres-js", vsOwnFloor: 0.8, vsFloor: 1 });
+		expect(get("pool")).toMatchObject({ ownFloor: "floor", vsOwnFloor: 0.75 });
+		expect(get("floor-postgres-js")).toMatchObject({ vsOwnFloor: 1, vsFloor: 1.25 });
+		expect(get("neon-ws")).toMatchObject({ ownFloor: null, vsOwnFloor: null });
+		const withoutFloor = summarise([at("postgres-js", "floor-postgres-js", 2000)]);
+		expect(withoutFloor[0].vsOwnFloor).toBeNull();
+	});
+
 	it("counts round trips per call and pools latencies over the rounds", () => {
 		expect(pool.roundTrips).toBe(1);
 		expect(rows.find((r) => r.subject === "better-auth")!.roundTrips).toBe(2);
@@ -97,6 +120,31 @@ describe("summarise", () => {
 describe("checkTargets", () => {
 	const row = (operation: string, subject: string, roundTrips: number, vsBetterAuth: number, vsFloor: number) =>
 		({ operation, subject, concurrency: 16, roundTrips, vsBetterAuth, vsFloor }) as ResultRow;
+
+	it("holds @authpg/postgres-js to 90 % of the postgres.js floor on every operation that floor ran", () => {
+		const rows = [
+			{ ...row("count", "floor-postgres-js", 1, 2, 1), operationLabel: "count sessions", vsOwnFloor: 1 },
+			{ ...row("count", "postgres-js", 1, 2, 1), operationLabel: "count sessions", vsOwnFloor: 0.93 },
+			{ ...row("findOneJoin", "floor-postgres-js", 1, 2, 1), vsOwnFloor: 1 },
+			{ ...row("findOneJoin", "postgres-js", 1, 2, 1), vsOwnFloor: 0.85 },
+			{ ...row("getSession", "postgres-js", 1, 2, 1), vsOwnFloor: null },
+		] as ResultRow[];
+		const checks = checkTargets(rows, { singleRowOps: [], authpgRateLimit: new Set() }).filter((c) =>
+			c.target.includes("postgres.js floor"),
+		);
+		expect(checks).toEqual([
+			expect.objectContaining({ target: expect.stringContaining("count sessions"), value: 0.93, met: true }),
+			expect.objectContaining({ target: expect.stringContaining("findOneJoin"), value: 0.85, met: false }),
+		]);
+	});
+
+	it("holds neither floor nor Better Auth with joins to the authpg round-trip target", () => {
+		const checks = checkTargets(
+			[row("findOneJoin", "better-auth-joins", 2, 1, 1), row("findOneJoin", "floor-postgres-js", 1, 1, 1)],
+			{ singleRowOps: ["findOneJoin"], authpgRateLimit: new Set() },
+		);
+		expect(checks.filter((c) => c.target.includes("round trip"))).toEqual([]);
+	});
 
 	it("reports each target with its figure, and a single-row operation over one round trip as missed", () => {
 		const rows = [
@@ -144,6 +192,23 @@ describe("markdownTable", () => {
 	});
 });
 
+describe("ownFloorTable", () => {
+	it("shows each authpg subject as a share of its own driver's floor, and leaves out floors and subjects without one", () => {
+		const base = { concurrency: 16, operationLabel: "count", roundTrips: 1 } as const;
+		const rows = [
+			{ ...base, operation: "count", subject: "floor", ownFloor: "floor", vsOwnFloor: 1 },
+			{ ...base, operation: "count", subject: "pool", subjectLabel: "pool", ownFloor: "floor", vsOwnFloor: 0.91 },
+			{ ...base, operation: "count", subject: "postgres-js", ownFloor: "floor-postgres-js", vsOwnFloor: 0.956 },
+			{ ...base, operation: "count", subject: "drizzle", ownFloor: null, vsOwnFloor: null },
+		] as ResultRow[];
+		expect(ownFloorTable(rows, 16).split("\n")).toEqual([
+			"| 16 callers: share of its driver's floor | @authpg/pool ÷ floor (pg) | @authpg/postgres-js ÷ floor (postgres.js) |",
+			"| --------------------------------------- | ------------------------: | ----------------------------------------: |",
+			"| count                                   |                      91 % |                                      96 % |",
+		]);
+	});
+});
+
 describe("chartSvg", () => {
 	it("draws one bar per subject other than Better Auth, and escapes labels", () => {
 		const rows = [
@@ -179,6 +244,8 @@ describe("chartSvg", () => {
 			cpuUsPerCall: 1,
 			vsBetterAuth,
 			vsFloor: null,
+			ownFloor: null,
+			vsOwnFloor: null,
 			opsPerSecRounds: [],
 			calls: 1,
 		};

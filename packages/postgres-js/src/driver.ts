@@ -1,7 +1,9 @@
 /**
- * An authpg `Driver` over a postgres.js `sql` instance: statements through
- * `sql.unsafe`, transactions through `sql.begin` (savepoints through
- * `tx.savepoint`). postgres.js pools its own connections.
+ * An authpg `Driver` over a postgres.js `sql` instance, 3.4.x or 4.x:
+ * statements through `sql.unsafe`, transactions through `sql.begin`
+ * (savepoints through `tx.savepoint`). postgres.js pools its own connections.
+ * What differs between the two majors is decided once per instance, from the
+ * instance (see `postgresJsMajor`); the workarounds for 3.x apply to 3.x only.
  */
 
 import {
@@ -12,9 +14,11 @@ import {
 	isConnectionError,
 	type QueryOptions,
 	type QueryResult,
+	TransactionRolledBackError,
 } from "@authpg/core/driver";
 import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
-import { decoderFor, encodeParameter, textOf } from "./text-format.js";
+import { type PostgresJsMajor, postgresJsMajor } from "./major.js";
+import { columnParser, decoderFor, encodeParameter, textOf } from "./text-format.js";
 
 /** Options for {@link postgresJsDriver}. */
 export interface PostgresJsDriverOptions {
@@ -45,53 +49,69 @@ export type PostgresJsOptions = Omit<Options<Record<string, postgres.PostgresTyp
 /** Parameters are typed `unknown` (OID 705): Postgres infers each one, and postgres.js applies no serializer. */
 const UNKNOWN = 705;
 
-/** How long `close()` lets running statements finish before it ends the connections anyway. */
+/** How long `close()` lets running statements finish on postgres.js 3.x before it ends the connections anyway. */
 const CLOSE_TIMEOUT_SECONDS = 5;
 
 type Statements = Sql<any> | TransactionSql<any>;
 
-/** The raw result postgres.js resolves with (one per statement when a parameterless text holds several). */
-interface RawResult extends Array<(Uint8Array | null)[]> {
+/** A result as postgres.js resolves it: rows, with the command's tag and count. */
+interface Rows<T> extends Array<T> {
 	count: number | null;
 	command: string | null;
+}
+
+/** A raw result (3.x `.raw()`): column bytes per row, and the columns' names and type OIDs. */
+interface RawRows extends Rows<(Uint8Array | null)[]> {
 	columns: readonly { name: string; type: number }[] | null;
 }
 
+/** How `sql.unsafe` is called: prepared or not, and the simple protocol for parameterless texts. */
+interface SendOptions {
+	prepare: boolean;
+	simple: boolean;
+}
+
+/** Sends one statement and hands its rows back as the core expects them. */
+type Send = (
+	on: Statements,
+	text: string,
+	args: readonly unknown[],
+	options: SendOptions,
+) => Promise<QueryResult<Record<string, unknown>>>;
+
 /**
  * A driver over `sql`. Values come back as the core expects whatever the
- * instance's `types` and value transforms say: the driver reads raw column
- * bytes and decodes them itself. Column names are another matter (postgres.js
- * renames them before anyone sees them), so for an instance with a column or
- * row transform (e.g. `postgres.camel`) the driver derives an instance of its
- * own with the same connection options and no transform; it opens its own
- * connections, and `close()` ends it.
+ * instance's `types` and value transforms say: the driver decodes columns
+ * itself. Column names are another matter: postgres.js 4 reads the driver's
+ * results without the instance's transform (`.transform(false)`), while 3.x
+ * renames columns before anyone sees them, so on 3.x an instance with a
+ * column or row transform (e.g. `postgres.camel`) gets an instance of the
+ * driver's own with the same connection options and no transform; it opens
+ * its own connections, and `close()` ends it.
  */
 export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions = {}): Driver {
 	const owns = options.ownsClient ?? false;
-	const derived = rewritesRows(sql) ? deriveInstance(sql) : undefined;
+	const major = postgresJsMajor(sql);
+	const derived = major === 3 && rewritesRows(sql) ? deriveInstance(sql) : undefined;
 	const target: Sql<any> = derived ?? sql;
 	const prepare = (options.preparedStatements ?? true) && target.options.prepare !== false;
 	const capabilities: DriverCapabilities = { transactions: true, preparedStatements: prepare };
+	const send: Send = major === 3 ? sendRaw : sendParsed;
+	const named = namedTexts();
 	let closing: Promise<void> | undefined;
 
-	async function run<R>(
+	function run<R>(
 		on: Statements,
 		text: string,
 		params: readonly unknown[],
 		opts: QueryOptions | undefined,
 	): Promise<QueryResult<R>> {
 		const name = prepare ? opts?.name : undefined;
-		const args = params.map((value) => target.typed(encodeParameter(value), UNKNOWN));
+		const args = new Array<unknown>(params.length);
+		for (let i = 0; i < params.length; i++) args[i] = target.typed(encodeParameter(params[i]) as never, UNKNOWN);
 		// `simple` (the text protocol) is postgres.js's default without parameters; a named statement needs the extended one.
-		const queryOptions = { prepare: name !== undefined, simple: params.length === 0 && name === undefined };
-		// postgres.js caches prepared statements by text alone, while the core's name also covers the schema
-		// the text was compiled for (one text over a uuid id and over a serial id prepares different parameter
-		// types). With the name in the text as a comment, each of the core's names gets a statement of its own.
-		const statement = name === undefined ? text : `/* ${name.replace(/[^\w$]/g, "_")} */ ${text}`;
-		const result = (await on.unsafe(statement, args as never[], queryOptions).raw()) as unknown as
-			| RawResult
-			| RawResult[];
-		return decode<R>(result);
+		const sendOptions = { prepare: name !== undefined, simple: params.length === 0 && name === undefined };
+		return send(on, name === undefined ? text : named(name, text), args, sendOptions) as Promise<QueryResult<R>>;
 	}
 
 	function assertOpen(): void {
@@ -103,22 +123,33 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 		let ended = false;
 		const isEnded = () => ended || outer();
 		const children = createGate();
+		// 3.x only: the scope's statements still running, for `within` (see there).
+		const running = major === 3 ? new Set<Promise<unknown>>() : undefined;
+		async function query<R>(text: string, params: readonly unknown[], opts?: QueryOptions) {
+			// Lost first: a callback still running when its connection closed should see why.
+			if (state.lost !== undefined) throw connectionLost(state.lost);
+			// postgres.js would run a leaked `tx`'s statement on the connection after it went back to the pool.
+			if (isEnded() || state.finished) {
+				throw new Error("authpg: this transaction has already finished; statements can no longer run on its `tx`.");
+			}
+			try {
+				return await run<R>(scope, text, params, opts);
+			} catch (error) {
+				if (state.lost === undefined && isConnectionError(error)) state.lose(error);
+				throw error;
+			}
+		}
 		const driver: Driver = {
 			name: "postgres-js",
 			capabilities,
-			async query<R = Record<string, unknown>>(text: string, params: readonly unknown[], opts?: QueryOptions) {
-				// Lost first: a callback still running when its connection closed should see why.
-				if (state.lost !== undefined) throw connectionLost(state.lost);
-				// postgres.js would run a leaked `tx`'s statement on the connection after it went back to the pool.
-				if (isEnded() || state.finished) {
-					throw new Error("authpg: this transaction has already finished; statements can no longer run on its `tx`.");
+			query<R = Record<string, unknown>>(text: string, params: readonly unknown[], opts?: QueryOptions) {
+				const pending = query<R>(text, params, opts);
+				if (running) {
+					running.add(pending);
+					const done = () => running.delete(pending);
+					pending.then(done, done);
 				}
-				try {
-					return await run<R>(scope, text, params, opts);
-				} catch (error) {
-					if (state.lost === undefined && isConnectionError(error)) state.lose(error);
-					throw error;
-				}
+				return pending;
 			},
 			// Siblings one after another: `ROLLBACK TO` one savepoint must not undo another's work.
 			transaction: <T>(fn: (tx: Driver) => Promise<T>) =>
@@ -131,22 +162,28 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 			// The connection belongs to the driver that opened the transaction.
 			close: async () => {},
 		};
-		return { driver, end: () => (ended = true) };
+		return { driver, running, end: () => (ended = true) };
 	}
 
 	/**
 	 * Run `fn` on a scope. The value is boxed: postgres.js awaits every element
-	 * of a callback's array result. Once the connection is lost, the callback
-	 * never settles towards postgres.js: settling makes it write `ROLLBACK` (or
-	 * `COMMIT`, `RELEASE`) to the closed connection, or to the session it has
-	 * since reopened for another caller. postgres.js 3.4.9 flushes that write
-	 * from a `setImmediate` onto a socket it already dropped, which throws an
-	 * uncaught TypeError (porsager/postgres#1208). The throw also skips the
-	 * reset of its pending-flush marker, so the connection stays wedged: each
-	 * reconnect queues its startup message behind the stale bytes and never
-	 * flushes it, and every call on it waits for `connect_timeout`.
+	 * of a callback's array result.
+	 *
+	 * On 3.x, two more things. Once the connection is lost, the callback never
+	 * settles towards postgres.js: settling makes it write `ROLLBACK` (or
+	 * `COMMIT`) to the closed connection, or to the session it has since
+	 * reopened for another caller. 3.4.9 flushes that write from a
+	 * `setImmediate` onto a socket it already dropped, which throws an uncaught
+	 * TypeError (porsager/postgres#1208), and the throw also skips the reset of
+	 * its pending-flush marker, so the connection stays wedged: each reconnect
+	 * queues its startup message behind the stale bytes and never flushes it.
 	 * `sql.begin` rejects on its own when the connection closes, and the
-	 * transaction reports the loss (see `transaction`).
+	 * transaction reports the loss (see `transaction`). And 3.x sends `COMMIT`
+	 * as soon as the callback resolves and ignores its answer, so a statement
+	 * the callback did not wait for, failing after it, leaves a transaction
+	 * that 3.x reports as committed while Postgres rolled it back: the
+	 * transaction waits for such statements and, if one fails, rejects with
+	 * `TransactionRolledBackError`, as postgres.js 4 does by itself.
 	 */
 	async function within<T>(
 		scope: TransactionSql<any>,
@@ -154,7 +191,7 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 		outer: () => boolean,
 		fn: (tx: Driver) => Promise<T>,
 	): Promise<{ value: T }> {
-		const { driver, end } = scoped(scope, state, outer);
+		const { driver, running, end } = scoped(scope, state, outer);
 		let outcome: { value: T } | { error: unknown };
 		try {
 			outcome = { value: await fn(driver) };
@@ -163,8 +200,19 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 		} finally {
 			end();
 		}
-		// Whether `fn` failed or swallowed the failure: postgres.js remembers the failed statement either way.
-		if (state.lost !== undefined) return new Promise<never>(() => {});
+		if (running?.size) {
+			for (const statement of running) state.late.push(statement);
+		}
+		if (major === 3) {
+			// Whether `fn` failed or swallowed the failure: postgres.js remembers the failed statement either way.
+			if (state.lost !== undefined) return new Promise<never>(() => {});
+			// The transaction's own scope waits for every late statement, its savepoints' included.
+			if (outer === notEnded && "value" in outcome && state.late.length) {
+				const settled = await Promise.allSettled(state.late);
+				if (state.lost !== undefined) return new Promise<never>(() => {});
+				if (settled.some((s) => s.status === "rejected")) throw new TransactionRolledBackError();
+			}
+		}
 		if ("error" in outcome) throw outcome.error;
 		return outcome;
 	}
@@ -184,16 +232,21 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 			assertOpen();
 			const state = transactionState();
 			const began = target
-				.begin((scope) => within(scope, state, () => false, fn))
+				.begin((scope) => within(scope, state, notEnded, fn))
 				.catch((error: unknown) => {
 					// The connection closed while no statement of the transaction ran (killed while idle in
 					// transaction): only `sql.begin` hears of it, and `fn` may still be running. Marking the loss
-					// keeps its callback from settling, so postgres.js writes nothing to the closed connection.
+					// stops its `tx` (and, on 3.x, keeps its callback from settling towards postgres.js).
 					if (state.lost === undefined && isConnectionError(error)) state.lose(error);
+					// postgres.js 4: Postgres answered COMMIT with ROLLBACK (a statement failed after the callback resolved).
+					if ((error as { code?: unknown } | null)?.code === "TRANSACTION_ROLLED_BACK") {
+						throw new TransactionRolledBackError();
+					}
 					throw error;
 				});
 			try {
-				const boxed = await Promise.race([began, state.lossReported]);
+				// postgres.js 4 rejects `sql.begin` as soon as the connection is lost; 3.x needs the driver's own report.
+				const boxed = await (major === 3 ? Promise.race([began, state.lossReported]) : began);
 				return (boxed as unknown as { value: T }).value;
 			} finally {
 				// Also when postgres.js gave up on a closed connection while `fn` still runs: its `tx` must stop here.
@@ -201,11 +254,80 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 			}
 		},
 		close(): Promise<void> {
-			// Bounded: postgres.js 3.4.9's `end()` never resolves once a connection died in the middle of a statement.
-			const end = (instance: Sql<any>) => instance.end({ timeout: CLOSE_TIMEOUT_SECONDS });
-			closing ??= Promise.all([derived && end(derived), owns && end(sql)]).then(() => {});
+			closing ??= Promise.all([derived && end(derived, major), owns && end(sql, major)]).then(() => {});
 			return closing;
 		},
+	};
+}
+
+/** The outermost scope's "has an enclosing scope ended" (none has). */
+const notEnded = () => false;
+
+/**
+ * End `instance`. On 3.x bounded: 3.4.9's `end()` never resolves once a
+ * connection died in the middle of a statement.
+ */
+function end(instance: Sql<any>, major: PostgresJsMajor): Promise<void> {
+	return major === 3 ? instance.end({ timeout: CLOSE_TIMEOUT_SECONDS }) : instance.end();
+}
+
+/**
+ * postgres.js 4: rows read with the driver's decoders as the query's own
+ * parsers, and without the instance's transform, so its column renames,
+ * value transforms and `types` change nothing here. postgres.js builds the
+ * row objects itself, with a row reader it compiles once per result shape.
+ */
+async function sendParsed(
+	on: Statements,
+	text: string,
+	args: readonly unknown[],
+	options: SendOptions,
+): Promise<QueryResult<Record<string, unknown>>> {
+	const query = on.unsafe(text, args as never[], options) as unknown as ParsedQuery;
+	const result = await query.transform(false).parsers(columnParser);
+	// A parameterless text with several statements yields one result each; the last one is the answer.
+	const last = "command" in result ? result : result[result.length - 1];
+	if (!last) return { rows: [], rowCount: 0 };
+	// A plain array: postgres.js's result is an Array subclass carrying its own fields.
+	return { rows: last.slice(), rowCount: last.count ?? 0 };
+}
+
+/** The postgres.js 4 query methods `sendParsed` uses (3.x has neither, so the types are spelled out here). */
+interface ParsedQuery {
+	transform(enabled: false): ParsedQuery;
+	parsers(parser: (column: { type: number }) => ((text: string) => unknown) | null): ParsedQuery;
+	then<T>(onfulfilled: (result: Rows<Record<string, unknown>> | Rows<Record<string, unknown>>[]) => T): Promise<T>;
+}
+
+/** postgres.js 3.x: raw column bytes (which no transform or type of the instance touches), decoded here. */
+async function sendRaw(
+	on: Statements,
+	text: string,
+	args: readonly unknown[],
+	options: SendOptions,
+): Promise<QueryResult<Record<string, unknown>>> {
+	const result = (await on.unsafe(text, args as never[], options).raw()) as unknown as RawRows | RawRows[];
+	return decodeRaw(result);
+}
+
+/**
+ * The text postgres.js gets for a statement the core named. postgres.js
+ * caches prepared statements by text alone, while the core's name also
+ * covers the schema the text was compiled for (one text over a uuid id and
+ * over a serial id prepares different parameter types). With the name in the
+ * text as a comment, each of the core's names gets a statement of its own.
+ * Built once per name: the core's names are few and stable, and a statement
+ * is called far more often than it is compiled.
+ */
+function namedTexts(): (name: string, text: string) => string {
+	const texts = new Map<string, { text: string; named: string }>();
+	return (name, text) => {
+		const known = texts.get(name);
+		// A name is a hash of its text, so this holds unless a caller reuses a name for another text.
+		if (known !== undefined && known.text === text) return known.named;
+		const named = `/* ${name.replace(/[^\w$]/g, "_")} */ ${text}`;
+		texts.set(name, { text, named });
+		return named;
 	};
 }
 
@@ -237,13 +359,13 @@ function ownOptions(options: PostgresJsOptions): Options<Record<string, postgres
 	};
 }
 
-/** Whether `sql` renames columns or rewrites rows, which raw results cannot undo. */
+/** Whether `sql` renames columns or rewrites rows, which 3.x's raw results cannot undo. */
 function rewritesRows(sql: Sql<any>): boolean {
 	const transform = sql.options.transform;
 	return transform?.column?.from !== undefined || transform?.row?.from !== undefined;
 }
 
-/** A new instance with `sql`'s connection options and none of its transforms, types or callbacks. */
+/** A new instance with `sql`'s connection options and none of its transforms, types or callbacks (3.x). */
 function deriveInstance(sql: Sql<any>): Sql<any> {
 	const parsed = sql.options as unknown as Record<string, unknown>;
 	const copy: Record<string, unknown> = { ...parsed };
@@ -262,6 +384,8 @@ interface TransactionState {
 	finished: boolean;
 	/** Rejects with the connection's error when it is lost. */
 	lossReported: Promise<never>;
+	/** 3.x: statements still running when their scope's callback returned. */
+	late: Promise<unknown>[];
 	lose(error: unknown): void;
 }
 
@@ -270,12 +394,13 @@ function transactionState(): TransactionState {
 	const lossReported = new Promise<never>((_, reject) => {
 		report = reject;
 	});
-	// Observed through Promise.race in `transaction`; this keeps an unraced rejection from being reported as unhandled.
+	// Observed through Promise.race in `transaction` (3.x); this keeps an unraced rejection from being reported as unhandled.
 	lossReported.catch(() => {});
 	const state: TransactionState = {
 		lost: undefined,
 		finished: false,
 		lossReported,
+		late: [],
 		lose(error) {
 			state.lost = error;
 			report(error);
@@ -288,14 +413,14 @@ function connectionLost(cause: unknown): Error {
 	return new Error("authpg: the transaction's connection was lost; none of its changes were committed.", { cause });
 }
 
-function decode<R>(result: RawResult | RawResult[]): QueryResult<R> {
+function decodeRaw(result: RawRows | RawRows[]): QueryResult<Record<string, unknown>> {
 	// A parameterless text with several statements yields one result each; the last one is the answer.
 	const last = "command" in result ? result : result[result.length - 1];
 	if (!last) return { rows: [], rowCount: 0 };
 	const columns = last.columns ?? [];
 	const names = columns.map((column) => column.name);
 	const decoders = columns.map((column) => decoderFor(column.type));
-	const rows: R[] = [];
+	const rows: Record<string, unknown>[] = [];
 	for (let r = 0; r < last.length; r++) {
 		const raw = last[r];
 		// postgres.js 3.4.9 does not reset its row index when a connection dies mid-result, so the first
@@ -306,7 +431,7 @@ function decode<R>(result: RawResult | RawResult[]): QueryResult<R> {
 			const value = raw[i];
 			row[names[i]] = value === null ? null : decoders[i](textOf(value));
 		}
-		rows.push(row as R);
+		rows.push(row);
 	}
 	return { rows, rowCount: last.count ?? 0 };
 }

@@ -3,11 +3,12 @@
  *
  * An application's postgres.js instance may carry its own `types` (say,
  * int8 as `bigint`, dates as strings) and value transforms. The core needs
- * one fixed set of shapes (see `Driver` in `@authpg/core`), so the driver asks
- * postgres.js for raw column bytes and decodes them here by type OID, and
- * sends every parameter as text it has written itself. Decoding follows
- * node-postgres (`pg-types`), so every authpg driver hands back the same
- * values, also through `stores.kysely`.
+ * one fixed set of shapes (see `Driver` in `@authpg/core`), so the driver
+ * decodes columns here by type OID (postgres.js 4 runs these decoders as the
+ * query's own parsers; on 3.x the driver reads raw column bytes and decodes
+ * them itself), and sends every parameter as text it has written itself.
+ * Decoding follows node-postgres (`pg-types`), so every authpg driver hands
+ * back the same values, also through `stores.kysely`.
  */
 
 import { formatPgTimestamptz, parsePgTimestamp } from "@authpg/core/driver";
@@ -96,6 +97,16 @@ export function decoderFor(oid: number): Decode {
 		decoders.set(oid, decode);
 	}
 	return decode;
+}
+
+/**
+ * The parser postgres.js 4 runs on a column's text (`.parsers(columnParser)`), by its type OID:
+ * the same decoders as {@link decoderFor}, or `null`, which keeps the text as it is. The same
+ * function for the same OID every time, so postgres.js reuses the row reader it compiled.
+ */
+export function columnParser(column: { type: number }): Decode | null {
+	const decode = decoderFor(column.type);
+	return decode === identity ? null : decode;
 }
 
 /** Parse an array literal (`{a,"b c",NULL,{1,2}}`, possibly with `[1:2]=` bounds in front). */

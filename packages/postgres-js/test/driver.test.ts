@@ -1,8 +1,9 @@
 import { driverTestSchema } from "@authpg/conformance";
-import type { Driver } from "@authpg/core";
+import { type Driver, TransactionRolledBackError } from "@authpg/core";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { createDriver, createStores, fromClient, postgresJsDriver } from "../src/index.js";
+import { postgresJsMajor } from "../src/major.js";
 
 // The Driver contract itself (values, SQLSTATEs, affected rows, transactions, savepoints, a finished tx) is
 // the conformance suite's "Driver contract" block; this file keeps what is postgres.js's own: its parsers and
@@ -40,8 +41,18 @@ async function expectConnections(name: string, n: number): Promise<void> {
 
 const pid = "select pg_backend_pid() as pid";
 
-/** A dropped connection shows as a close or, when the socket is reset first, as ECONNRESET. */
-const connectionGone = { code: expect.stringMatching(/^(CONNECTION_CLOSED|ECONNRESET)$/) };
+/** The major of the installed postgres.js (the suite runs on 3.4.x and 4.x alike); creating an instance connects nothing. */
+const major = postgresJsMajor(postgres({ max: 1 }));
+
+/**
+ * A dropped connection: postgres.js 4 reports the FATAL the server sent before it closed the connection
+ * (57P01 for pg_terminate_backend); 3.x reports a close. Either may see the socket reset first (ECONNRESET).
+ */
+const connectionGone = {
+	code: expect.stringMatching(
+		major === 4 ? /^(57P01|CONNECTION_CLOSED|ECONNRESET)$/ : /^(CONNECTION_CLOSED|ECONNRESET)$/,
+	),
+};
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
 	let resolve!: (value: T) => void;
@@ -187,39 +198,52 @@ describe("postgres.js driver: an application's instance", () => {
 		}
 	});
 
-	it("keeps column names for an instance that renames them (postgres.camel) on a derived instance that close() ends", async () => {
-		// The derived instance keeps the application's connection options, application_name included.
-		const app = "authpg-camel-app";
-		const sql = postgres(db.url, { max: 1, transform: postgres.camel, connection: { application_name: app } });
-		try {
-			const [own] = await sql`select 1 as user_id`;
-			expect(own).toEqual({ userId: 1 });
-			expect(await connectionsNamed(app)).toBe(1);
+	it(
+		major === 4
+			? "keeps column names for an instance that renames them (postgres.camel), on the instance's own connections"
+			: "keeps column names for an instance that renames them (postgres.camel) on a derived instance that close() ends",
+		async () => {
+			// A derived instance (3.x) keeps the application's connection options, application_name included.
+			const app = "authpg-camel-app";
+			const sql = postgres(db.url, { max: 1, transform: postgres.camel, connection: { application_name: app } });
+			try {
+				const [own] = await sql`select 1 as user_id`;
+				expect(own).toEqual({ userId: 1 });
+				expect(await connectionsNamed(app)).toBe(1);
 
-			const stores = fromClient(sql);
-			const { rows } = await stores.driver.query<Record<string, unknown>>(
-				`select 1 as user_id, $1::jsonb as doc, now() as "createdAt"`,
-				[JSON.stringify({ nested_key: true })],
-			);
-			expect(rows[0].user_id).toBe(1);
-			expect(rows[0].doc).toEqual({ nested_key: true });
-			expect(rows[0].createdAt).toBeInstanceOf(Date);
-			await stores.driver.transaction(async (tx) => {
-				expect((await tx.query<Record<string, unknown>>("select 2 as some_value", [])).rows).toEqual([
-					{ some_value: 2 },
-				]);
-			});
-			// One connection of the application's, one of the derived instance (max: 1 as well).
-			expect(await connectionsNamed(app)).toBe(2);
+				const stores = fromClient(sql);
+				const { rows } = await stores.driver.query<Record<string, unknown>>(
+					`select 1 as user_id, $1::jsonb as doc, now() as "createdAt", pg_backend_pid() as pid`,
+					[JSON.stringify({ nested_key: true })],
+				);
+				expect(rows[0].user_id).toBe(1);
+				expect(rows[0].doc).toEqual({ nested_key: true });
+				expect(rows[0].createdAt).toBeInstanceOf(Date);
+				await stores.driver.transaction(async (tx) => {
+					expect((await tx.query<Record<string, unknown>>("select 2 as some_value", [])).rows).toEqual([
+						{ some_value: 2 },
+					]);
+				});
+				const [{ pid: appPid }] = await sql`select pg_backend_pid() as pid`;
+				if (major === 4) {
+					// postgres.js 4 reads the driver's results without the transform (`.transform(false)`): one pool.
+					expect(rows[0].pid).toBe(appPid);
+					expect(await connectionsNamed(app)).toBe(1);
+				} else {
+					// One connection of the application's, one of the derived instance (max: 1 as well).
+					expect(rows[0].pid).not.toBe(appPid);
+					expect(await connectionsNamed(app)).toBe(2);
+				}
 
-			await stores.close();
-			await expectConnections(app, 1);
-			const [again] = await sql`select 3 as still_open`;
-			expect(again).toEqual({ stillOpen: 3 });
-		} finally {
-			await sql.end();
-		}
-	});
+				await stores.close();
+				await expectConnections(app, 1);
+				const [again] = await sql`select 3 as still_open`;
+				expect(again).toEqual({ stillOpen: 3 });
+			} finally {
+				await sql.end();
+			}
+		},
+	);
 
 	it("uses the application's connections when the instance renames nothing, and leaves them open", async () => {
 		const app = "authpg-shared-app";
@@ -268,13 +292,13 @@ describe("postgres.js driver: transactions", () => {
 			expect(killed).toMatchObject(connectionGone);
 			expect(String(afterwards)).toMatch(/connection was lost|already finished/);
 			// postgres.js 3.4.9 hands the dead backend's FATAL to the next statement on that connection
-			// (porsager/postgres#1215); the driver does not hide it, and the statement after it runs.
+			// (porsager/postgres#1215); the driver does not hide it, and the statement after it runs. 4.x does not.
 			const first = await driver.query<{ pid: number }>(pid, []).then(
 				({ rows }) => rows,
 				(error: { code?: string }) => error.code,
 			);
-			if (first !== "57P01") expect(first).toEqual([{ pid: expect.any(Number) }]);
-			// Its row index is stale too: the driver drops the holes it leaves at the front of the next result.
+			if (major === 4 || first !== "57P01") expect(first).toEqual([{ pid: expect.any(Number) }]);
+			// 3.x's row index is stale too: the driver drops the holes it leaves at the front of the next result.
 			const { rows, rowCount } = await driver.query<{ pid: number }>(pid, []);
 			expect(rowCount).toBe(1);
 			expect(rows).toEqual([{ pid: expect.any(Number) }]);
@@ -342,6 +366,34 @@ describe("postgres.js driver: transactions", () => {
 				expect(Date.now() - started).toBeLessThan(5_000);
 				const after = (await driver.query<{ pid: number }>(pid, [])).rows[0].pid;
 				expect(after).not.toBe(txPid);
+				expect(await db.labels()).toEqual(["next"]);
+			});
+		});
+	}
+	// A statement the callback did not wait for fails after it returned: Postgres answers COMMIT with ROLLBACK.
+	// postgres.js 4 rejects with TRANSACTION_ROLLED_BACK, which the driver reports as the core's error; 3.x
+	// would report the transaction as committed, so there the driver waits for such statements itself.
+	for (const where of ["the transaction", "a savepoint"] as const) {
+		it(`reports a commit Postgres turned into a rollback (a statement in ${where} failing after its callback returned) as TransactionRolledBackError`, async () => {
+			await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
+				const late = deferred<unknown>();
+				const body = async (tx: Driver) => {
+					await tx.query(`insert into ${db.items} (label) values ($1)`, [`in ${where}`]);
+					// Not awaited: it is still running when the callback returns.
+					tx.query("select pg_sleep(0.1), 1/0", []).then(late.resolve, late.resolve);
+					return "pretends to succeed";
+				};
+				const outcome = await failure(
+					driver.transaction(async (tx) => {
+						await tx.query(`insert into ${db.items} (label) values ($1)`, ["outer"]);
+						return where === "a savepoint" ? tx.transaction(body) : body(tx);
+					}),
+				);
+				expect(outcome).toBeInstanceOf(TransactionRolledBackError);
+				expect(await late.promise).toMatchObject({ code: "22012" });
+				expect(await db.labels()).toEqual([]);
+				// The connection is fine, and back in the pool.
+				await driver.transaction((tx) => tx.query(`insert into ${db.items} (label) values ($1)`, ["next"]));
 				expect(await db.labels()).toEqual(["next"]);
 			});
 		});
