@@ -15,6 +15,7 @@ export {
 } from "./harness/pgbouncer.js";
 export {
 	type ReplicatedServer,
+	type ReplicatedServerOptions,
 	startReplica,
 	startReplicatedServer,
 	type TestReplica,

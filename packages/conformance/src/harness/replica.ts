@@ -257,15 +257,27 @@ export interface ReplicatedServer {
 	stop(): Promise<void>;
 }
 
+/** Options of {@link startReplicatedServer}. */
+export interface ReplicatedServerOptions {
+	/**
+	 * Synchronous replication with `synchronous_commit = remote_apply`: a commit returns only once
+	 * the replica has replayed it, so every read on the replica sees every earlier write. For suites
+	 * written against one server (which read their own writes through lists); the lag tests need
+	 * the default, asynchronous replication. Killing the replica then stalls commits.
+	 */
+	synchronous?: boolean;
+}
+
 /**
  * Start an embedded primary and a streaming replica of it. Always embedded, even when the run has
  * a server from the environment or a container: the base backup copies the primary's files.
  */
-export async function startReplicatedServer(): Promise<ReplicatedServer> {
+export async function startReplicatedServer(options: ReplicatedServerOptions = {}): Promise<ReplicatedServer> {
 	const { startEmbeddedServer } = await import("./database-embedded.js");
 	const primary = await startEmbeddedServer();
 	try {
 		const replica = await startReplica(primary);
+		if (options.synchronous) await makeSynchronous(primary.adminUrl);
 		return {
 			primary,
 			replica,
@@ -277,5 +289,20 @@ export async function startReplicatedServer(): Promise<ReplicatedServer> {
 	} catch (error) {
 		await primary.stop();
 		throw error;
+	}
+}
+
+/** Commits on the primary wait for the replica (`application_name=authpg_replica`) to replay them. */
+async function makeSynchronous(adminUrl: string): Promise<void> {
+	const client = new pg.Client({ connectionString: adminUrl });
+	await client.connect();
+	try {
+		await client.query("alter system set synchronous_standby_names = 'authpg_replica'");
+		await client.query("select pg_reload_conf()");
+		// Per role, not `alter system`: the command line's synchronous_commit=off outranks the latter,
+		// while a role's setting applies to every new session, in every database.
+		await client.query("alter role current_user set synchronous_commit = remote_apply");
+	} finally {
+		await client.end();
 	}
 }

@@ -20,9 +20,11 @@ export { DEFAULT_MAX_PREPARED_STATEMENTS, PreparedStatementNames } from "./prepa
 export {
 	type ReadRoute,
 	type ReplicaHealth,
+	type ReplicaOptions,
 	type ReplicatedDriver,
 	type ReplicatedDriverOptions,
 	replicatedDriver,
+	withReplicas,
 } from "./replicas.js";
 export { driverClosedError, type SingleSession, singleSessionDriver } from "./single-session.js";
 export { formatPgTimestamptz, parsePgTimestamp } from "./timestamp-text.js";

@@ -263,3 +263,28 @@ export function replicatedDriver(options: ReplicatedDriverOptions): ReplicatedDr
 		},
 	};
 }
+
+/** The replica options every driver package's `createStores`/`fromClient` accepts next to its `replicas`. */
+export interface ReplicaOptions {
+	/** See {@link ReplicatedDriverOptions.maxReplicaLag}. Default 5000 ms. */
+	maxReplicaLag?: number;
+	/** See {@link ReplicatedDriverOptions.healthInterval}. Default 1000 ms. */
+	replicaHealthInterval?: number;
+	/** Per-model routing of reads, e.g. `{ session: "primary" }`; see {@link ReplicatedDriverOptions.models}. */
+	replicaReads?: Readonly<Record<string, ReadRoute>>;
+}
+
+/**
+ * `primary` alone when there are no replicas, else a {@link replicatedDriver}
+ * over it: what a driver package's `createStores` calls, so each stays thin.
+ */
+export function withReplicas(primary: Driver, replicas: readonly Driver[], options: ReplicaOptions = {}): Driver {
+	if (replicas.length === 0) return primary;
+	return replicatedDriver({
+		primary,
+		replicas,
+		maxReplicaLag: options.maxReplicaLag,
+		healthInterval: options.replicaHealthInterval,
+		models: options.replicaReads,
+	});
+}
