@@ -70,7 +70,7 @@ const DEFAULT_INTERVAL_MS = 1000;
 
 /**
  * The probe. Lag is `now() - pg_last_xact_replay_timestamp()` unless the
- * replica has replayed past the primary's WAL insert position read just
+ * replica has replayed past the primary's WAL flush position read just
  * before, in which case it is 0. The timestamp alone goes stale on an idle
  * primary (nothing to replay, so the last replayed commit only grows older,
  * and an idle system would look ever more behind); the LSN alone is bytes,
@@ -82,7 +82,11 @@ const DEFAULT_INTERVAL_MS = 1000;
 const REPLICA_PROBE = `select pg_is_in_recovery() as recovery,
   coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as caught_up,
   extract(epoch from (clock_timestamp() - pg_last_xact_replay_timestamp())) * 1000 as behind_ms`;
-const PRIMARY_POSITION = "select pg_current_wal_insert_lsn()::text as lsn";
+// The flush position, not the insert position: on an idle primary the insert position can sit past
+// a page header that no record ends at, so a fully caught-up replica would never reach it. What is
+// inserted but not flushed yet (an asynchronous commit, for at most wal_writer_delay) is not on any
+// replica either; a findOne of it still finds it on the primary.
+const PRIMARY_POSITION = "select pg_current_wal_flush_lsn()::text as lsn";
 
 interface ProbeRow {
 	recovery: boolean;
