@@ -13,6 +13,13 @@ export {
 	type StartPgBouncerOptions,
 	startPgBouncer,
 } from "./harness/pgbouncer.js";
+export {
+	type ReplicatedServer,
+	type ReplicatedServerOptions,
+	startReplica,
+	startReplicatedServer,
+	type TestReplica,
+} from "./harness/replica.js";
 export { type CountingDriver, countingDriver } from "./suites/counting-driver.js";
 export { type DriverTestSchema, type DriverTestSchemaOptions, driverTestSchema } from "./suites/driver-test-schema.js";
 export { expectNoPreparedStatements } from "./suites/prepared-off.js";

@@ -1,4 +1,12 @@
-import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
+import {
+	type Driver,
+	type ReplicaOptions,
+	type Stores,
+	type StoresOptions,
+	sharedDriver,
+	storesFor,
+	withReplicas,
+} from "@authpg/core/driver";
 import type { Sql } from "postgres";
 import {
 	type CreatePostgresJsDriverOptions,
@@ -8,7 +16,7 @@ import {
 	postgresJsDriver,
 } from "./driver.js";
 
-export type { Stores, StoresOptions };
+export type { ReplicaOptions, Stores, StoresOptions };
 export {
 	type CreatePostgresJsDriverOptions,
 	createDriver,
@@ -18,11 +26,19 @@ export {
 };
 
 /** Configuration of {@link createStores}. */
-export interface PostgresJsStoresConfig extends StoresOptions, CreatePostgresJsDriverOptions {
+export interface PostgresJsStoresConfig extends StoresOptions, CreatePostgresJsDriverOptions, ReplicaOptions {
 	/** `postgres://…`; without it postgres.js reads `PGHOST`, `PGUSER`, … as psql does. */
 	connectionString?: string;
 	/** postgres.js options (`max`, `idle_timeout`, `ssl`, …); `transform` and `types` do not apply. */
 	postgres?: PostgresJsOptions;
+	/**
+	 * Connection strings of read replicas of the primary (each gets an instance
+	 * with the same `postgres` options, owned by these stores). `findOne`,
+	 * `findMany` and `count` outside transactions go to a healthy one; every
+	 * write, transaction and store to the primary. See `replicatedDriver` in
+	 * `@authpg/core/driver` for the routing, read-your-writes and lag rules.
+	 */
+	replicas?: readonly string[];
 }
 
 /**
@@ -37,13 +53,37 @@ export interface PostgresJsStoresConfig extends StoresOptions, CreatePostgresJsD
  * ```
  */
 export function createStores(config: PostgresJsStoresConfig = {}): Stores {
-	const { connectionString, postgres, preparedStatements, ...storesOptions } = config;
+	const {
+		connectionString,
+		postgres,
+		preparedStatements,
+		replicas = [],
+		maxReplicaLag,
+		replicaHealthInterval,
+		replicaReads,
+		...storesOptions
+	} = config;
 	const driverOptions: CreatePostgresJsDriverOptions = { preparedStatements };
+	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
 	const { driver, release } = sharedDriver(
-		`postgres-js\u0000${JSON.stringify([connectionString ?? null, postgres ?? {}, driverOptions])}`,
-		() => createDriver({ ...postgres, connectionString }, driverOptions),
+		`postgres-js\u0000${JSON.stringify([connectionString ?? null, postgres ?? {}, driverOptions, replicas, replicaOptions])}`,
+		() =>
+			withReplicas(
+				createDriver({ ...postgres, connectionString }, driverOptions),
+				replicas.map((replica) => createDriver({ ...postgres, connectionString: replica }, driverOptions)),
+				replicaOptions,
+			),
 	);
 	return storesFor(driver, storesOptions, release);
+}
+
+/** Options of {@link fromClient}. */
+export interface PostgresJsFromClientOptions
+	extends StoresOptions,
+		Omit<PostgresJsDriverOptions, "ownsClient">,
+		ReplicaOptions {
+	/** postgres.js instances of read replicas the application owns (`close()` leaves them open too). */
+	replicas?: readonly Sql<any>[];
 }
 
 /**
@@ -53,11 +93,19 @@ export function createStores(config: PostgresJsStoresConfig = {}): Stores {
  * transform-free instance of the stores' own beside it (see
  * {@link postgresJsDriver}), which `close()` ends.
  */
-export function fromClient(
-	sql: Sql<any>,
-	options: StoresOptions & Omit<PostgresJsDriverOptions, "ownsClient"> = {},
-): Stores {
-	const { preparedStatements, ...storesOptions } = options;
-	const driver: Driver = postgresJsDriver(sql, { preparedStatements });
+export function fromClient(sql: Sql<any>, options: PostgresJsFromClientOptions = {}): Stores {
+	const {
+		preparedStatements,
+		replicas = [],
+		maxReplicaLag,
+		replicaHealthInterval,
+		replicaReads,
+		...storesOptions
+	} = options;
+	const driver: Driver = withReplicas(
+		postgresJsDriver(sql, { preparedStatements }),
+		replicas.map((replica) => postgresJsDriver(replica, { preparedStatements })),
+		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

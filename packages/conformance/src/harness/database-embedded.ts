@@ -28,6 +28,8 @@ export interface RestartableTestServer extends TestServer {
 	pause(): Promise<void>;
 	/** Start it again on the same port, after {@link RestartableTestServer.pause}. */
 	resume(): Promise<void>;
+	/** Its data directory (a replica's base backup is copied from it). */
+	readonly dataDir: string;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function startEmbeddedServer(): Promise<RestartableTestServer> {
 			return {
 				adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
 				source: "embedded",
+				dataDir,
 				stop: () => {
 					stopping ??= (async () => {
 						const current = childOf(server);

@@ -34,6 +34,11 @@ export interface StartTestDatabaseOptions {
 	 * `[a-z0-9_]` and cut to 40 characters. Defaults to `"test"`.
 	 */
 	prefix?: string;
+	/**
+	 * Create the database on this server (a role allowed to `CREATE DATABASE`) instead, e.g. the
+	 * primary of {@link startReplicatedServer}; the server is the caller's to stop.
+	 */
+	adminUrl?: string;
 }
 
 /**
@@ -57,7 +62,9 @@ export async function startTestDatabase(options: StartTestDatabaseOptions = {}):
 	let ownServer = false;
 	const envUrl = envDatabaseUrl();
 	const provided = envUrl ? undefined : providedServer();
-	if (envUrl) {
+	if (options.adminUrl) {
+		server = { adminUrl: options.adminUrl, source: "embedded", stop: async () => {} };
+	} else if (envUrl) {
 		server = { adminUrl: envUrl, source: "env", stop: async () => {} };
 	} else if (provided) {
 		server = { ...provided, stop: async () => {} };

@@ -29,6 +29,11 @@ export interface ConformanceTarget {
 	 * session while a transaction holds it (always so for `singleSession`).
 	 */
 	connections?: ConnectionModel;
+	/**
+	 * Create the test databases on this server instead of the run's (e.g. the primary of
+	 * `startReplicatedServer`, so that `connect` can reach the same database on its replica).
+	 */
+	adminUrl?: string;
 }
 
 /**
@@ -39,8 +44,8 @@ export async function runConformance(target: ConformanceTarget): Promise<void> {
 	const [upstreamDb, ownDb] = target.singleSession
 		? [undefined, undefined]
 		: await Promise.all([
-				startTestDatabase({ prefix: `${target.name}_ba` }),
-				startTestDatabase({ prefix: `${target.name}_own` }),
+				startTestDatabase({ prefix: `${target.name}_ba`, adminUrl: target.adminUrl }),
+				startTestDatabase({ prefix: `${target.name}_own`, adminUrl: target.adminUrl }),
 			]);
 	const upstream = await target.connect(upstreamDb?.url ?? "");
 	const own = await target.connect(ownDb?.url ?? "");

@@ -124,9 +124,10 @@ function findStatement(ctx: AdapterContext, op: "findOne" | "findMany", model: M
 		sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : "",
 		`${limit === "one" ? "1" : "n"}${offset === undefined ? "" : "o"}`,
 	);
-	const stmt = ctx.cache.get(key, () =>
-		buildSelect(schema.namespace, { model, where, fields, joins: joins.joins, sort, limit, offset }),
-	);
+	const stmt = ctx.cache.get(key, () => ({
+		...buildSelect(schema.namespace, { model, where, fields, joins: joins.joins, sort, limit, offset }),
+		read: { model: model.key, single: op === "findOne" },
+	}));
 	return { stmt, values, joins };
 }
 
@@ -214,7 +215,10 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 		async count({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
 			const { values, where, key } = filter(ctx, model, whereInput);
-			const { rows } = await exec("count", "count", model, [key], values, () => buildCount(ns, model, where));
+			const { rows } = await exec("count", "count", model, [key], values, () => ({
+				...buildCount(ns, model, where),
+				read: { model: model.key, single: false },
+			}));
 			return Number(rows[0]?.count ?? 0);
 		},
 

@@ -10,6 +10,7 @@
 import { type AliasedExpression, type CompiledQuery, type SqlBool, sql } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { compiler } from "../compiler.js";
+import type { ReadHint } from "../driver/contract.js";
 import type { FieldInfo, ModelInfo } from "../model.js";
 import type { LimitShape, Slot } from "./shape.js";
 import { type Condition, wherePredicate } from "./where.js";
@@ -25,6 +26,8 @@ export interface Statement {
 	readonly name: string;
 	/** For each `$n`, the index of its value in the call's value list. */
 	readonly plan: readonly number[];
+	/** On reads only: a statement is its own `QueryOptions`, so the hint costs nothing per call. */
+	readonly read?: ReadHint;
 }
 
 /** A value marker: stands for slot `slot` of the call's value list. */

@@ -18,6 +18,26 @@ export interface QueryOptions {
 	 * prepare server-side statements uses it as the statement name; others ignore it.
 	 */
 	name?: string;
+	/**
+	 * Set by the adapter on the statements of `findOne`, `findMany` and `count`
+	 * only: the statement reads and may be answered by a replica (see
+	 * `replicatedDriver`). Every other statement — writes, `consumeOne`,
+	 * `incrementOne`, the stores, migrations, the application's own — carries
+	 * none and goes to the primary. Drivers without replicas ignore it.
+	 */
+	read?: ReadHint;
+}
+
+/** What the adapter tells a driver about a statement that only reads. */
+export interface ReadHint {
+	/** Better Auth's model key (`session`, `user`, …), for per-model routing. */
+	readonly model: string;
+	/**
+	 * A `findOne`: at most one row is wanted, and finding none on a replica
+	 * may only mean the row was written after the replica's replay position,
+	 * so the statement is asked again of the primary (read-your-writes).
+	 */
+	readonly single: boolean;
 }
 
 /** What a driver can do; the core adapts its behaviour to these. */
