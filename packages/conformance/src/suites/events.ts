@@ -1,6 +1,7 @@
 import type { AuthEvent, Driver, Stores } from "@authpg/core";
 import { storesFor } from "@authpg/core/driver";
 import { betterAuth } from "better-auth";
+import { admin, organization, twoFactor } from "better-auth/plugins";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const NS = "authpg_events";
@@ -27,7 +28,37 @@ function authOn(stores: Stores) {
 	);
 }
 
-type Auth = ReturnType<typeof authOn>;
+/** Reset tokens and verification links Better Auth "sends". */
+const outbox: { resetToken?: string; verifyToken?: string } = {};
+
+const PLUGIN_OPTIONS = {
+	emailAndPassword: {
+		enabled: true,
+		sendResetPassword: async ({ token }: { token: string }) => {
+			outbox.resetToken = token;
+		},
+	},
+	emailVerification: {
+		sendOnSignUp: true,
+		sendVerificationEmail: async ({ token }: { token: string }) => {
+			outbox.verifyToken = token;
+		},
+	},
+	plugins: [twoFactor({ skipVerificationOnEnable: true }), organization(), admin()],
+};
+
+function pluginAuthOn(stores: Stores) {
+	return betterAuth(
+		stores.applyTo({
+			...PLUGIN_OPTIONS,
+			baseURL: "http://localhost:3000",
+			secret: "authpg-conformance-secret-0123456789abcdef",
+			rateLimit: { enabled: false },
+		}),
+	);
+}
+
+type Auth = ReturnType<typeof authOn> | ReturnType<typeof pluginAuthOn>;
 
 /** A request through `auth.handler` from a fixed IP and user agent. */
 async function call(auth: Auth, path: string, body?: unknown, cookie?: string) {
@@ -45,7 +76,8 @@ async function call(auth: Auth, path: string, body?: unknown, cookie?: string) {
 		.getSetCookie()
 		.map((c) => c.split(";")[0]!)
 		.filter((c) => !c.endsWith("="));
-	const json = (response.headers.get("content-type")?.includes("json") ? await response.json() : null) as {
+	const text = await response.text();
+	const json = (text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : null) as {
 		user: { id: string };
 		token: string;
 	};
@@ -255,6 +287,117 @@ export function eventsSuite(driver: () => Driver) {
 			expect(new Set(types.events.map((e) => e.type))).toEqual(new Set(["sign_out", "user.created"]));
 			await expect(stores.events.list({ cursor: "not-a-cursor" })).rejects.toThrow(/cursor/);
 			await expect(stores.events.list({ limit: 0 })).rejects.toThrow(/limit/);
+		});
+
+		it("reset, email verification, two-factor, organization membership and an admin's revocation: the exact events", async () => {
+			const pluginStores = storesFor(driver(), { schema: `${NS}_plugins`, events: true }, async () => {});
+			await driver().query(`drop schema if exists ${NS}_plugins cascade`, []);
+			await pluginStores.migrate(PLUGIN_OPTIONS);
+			const pauth = pluginAuthOn(pluginStores);
+			const signUp = async (label: string) => {
+				const response = await call(pauth, "/sign-up/email", { email: unique(label), password: PASSWORD, name: label });
+				expect(response.status).toBe(200);
+				secrets.push(response.json.token, ...response.cookie.split("; ").map((c) => c.split("=")[1]!));
+				return {
+					id: response.json.user.id,
+					cookie: response.cookie,
+					email: (response.json.user as never as { email: string }).email,
+				};
+			};
+			const owner = await signUp("owner");
+			const member = await signUp("member");
+			const verifyToken = outbox.verifyToken!;
+			secrets.push(verifyToken);
+
+			expect((await call(pauth, `/verify-email?token=${encodeURIComponent(verifyToken)}`)).status).toBe(200);
+			expect((await call(pauth, "/request-password-reset", { email: member.email })).status).toBe(200);
+			const resetToken = outbox.resetToken!;
+			secrets.push(resetToken);
+			expect((await call(pauth, "/reset-password", { token: resetToken, newPassword: NEW_PASSWORD })).status).toBe(200);
+
+			// Enabling and disabling two-factor rotate the session: follow the cookies the owner is given.
+			const jar = new Map(owner.cookie.split("; ").map((c) => c.split("=") as [string, string]));
+			const asOwner = async (path: string, body: unknown) => {
+				const response = await call(pauth, path, body, [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+				for (const c of response.cookie ? response.cookie.split("; ") : []) {
+					const [name, value] = c.split("=") as [string, string];
+					jar.set(name, value);
+					secrets.push(value);
+				}
+				return response;
+			};
+			const enabled = await asOwner("/two-factor/enable", { password: PASSWORD });
+			expect(enabled.status).toBe(200);
+			const totp = enabled.json as never as { totpURI: string; backupCodes: string[] };
+			secrets.push(new URL(totp.totpURI).searchParams.get("secret")!, ...totp.backupCodes);
+			expect((await asOwner("/two-factor/disable", { password: PASSWORD })).status).toBe(200);
+
+			const created = await asOwner("/organization/create", { name: "Acme", slug: unique("acme").split("@")[0] });
+			expect(created.status).toBe(200);
+			const organizationId = (created.json as never as { id: string }).id;
+			const invited = await asOwner("/organization/invite-member", {
+				email: member.email,
+				role: "member",
+				organizationId,
+			});
+			expect(invited.status).toBe(200);
+			const invitationId = (invited.json as never as { id: string }).id;
+			const memberCookie = (await call(pauth, "/sign-in/email", { email: member.email, password: NEW_PASSWORD }))
+				.cookie;
+			expect((await call(pauth, "/organization/accept-invitation", { invitationId }, memberCookie)).status).toBe(200);
+			const members = await driver().query<{ id: string }>(`select id from ${NS}_plugins.member where "userId" = $1`, [
+				member.id,
+			]);
+			const memberId = members.rows[0]!.id;
+			expect(
+				(await asOwner("/organization/update-member-role", { memberId, role: "admin", organizationId })).status,
+			).toBe(200);
+			expect((await asOwner("/organization/remove-member", { memberIdOrEmail: memberId, organizationId })).status).toBe(
+				200,
+			);
+
+			await driver().query(`update ${NS}_plugins."user" set role = 'admin' where id = $1`, [owner.id]);
+			expect((await asOwner("/admin/revoke-user-sessions", { userId: member.id })).status).toBe(200);
+
+			const ownerEvents = await eventsOf(pluginStores, owner.id);
+			// Two-factor on and off each rotate the session: a new session, not a sign-in.
+			expect(ownerEvents.map(brief)).toEqual([
+				["user.created", "success", {}],
+				["session.created", "success", { method: "email" }],
+				["two_factor.enabled", "success", {}],
+				["session.created", "success", {}],
+				["two_factor.disabled", "success", {}],
+				["session.created", "success", {}],
+				["organization.member_added", "success", { organizationId, role: "owner" }],
+			]);
+			expect(ownerEvents.every((e) => e.actorId === null)).toBe(true);
+			const memberEvents = await eventsOf(pluginStores, member.id);
+			const membership = { organizationId, role: "member" };
+			const promoted = { organizationId, role: "admin" };
+			expect(memberEvents.map((e) => [...brief(e), e.actorId === owner.id ? "by owner" : e.actorId])).toEqual([
+				["user.created", "success", {}, null],
+				["session.created", "success", { method: "email" }, null],
+				["email.verified", "success", {}, null],
+				["password.reset_requested", "success", {}, null],
+				["password.reset_completed", "success", {}, null],
+				["sign_in.succeeded", "success", { method: "email" }, null],
+				["session.created", "success", { method: "email" }, null],
+				["organization.member_added", "success", membership, null],
+				["organization.member_role_changed", "success", promoted, "by owner"],
+				["organization.member_removed", "success", promoted, "by owner"],
+				["session.revoked", "success", { scope: "admin" }, "by owner"],
+				["session.revoked", "success", { scope: "admin" }, "by owner"],
+			]);
+			for (const e of [...ownerEvents, ...memberEvents]) {
+				expect(e.ipAddress).toBe(IP);
+				expect(e.userAgent).toBe(UA);
+			}
+			const { rows } = await driver().query<{ row: string }>(
+				`select e::text as "row" from ${NS}_plugins.authpg_event e`,
+				[],
+			);
+			for (const { row } of rows)
+				for (const secret of secrets.filter((s) => s && s.length >= 8)) expect(row).not.toContain(secret);
 		});
 
 		it("no event carries a password, token or cookie used", async () => {

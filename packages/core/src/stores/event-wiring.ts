@@ -60,8 +60,8 @@ function signInMethod(origin: Origin): string | undefined {
 	if (path.startsWith("/oauth2/callback/")) return String(param("providerId") ?? "oauth2");
 	if (path === "/sign-in/social") return typeof body?.provider === "string" ? body.provider : "social";
 	if (path === "/magic-link/verify" || path === "/sign-in/magic-link") return "magic-link";
-	if (path.startsWith("/passkey/")) return "passkey";
-	if (path.startsWith("/two-factor/")) return "two-factor";
+	if (path === "/passkey/verify-authentication") return "passkey";
+	if (path.startsWith("/two-factor/verify-")) return "two-factor";
 	if (path.startsWith("/sign-in/")) return path.slice("/sign-in/".length);
 	return undefined;
 }
@@ -99,7 +99,8 @@ function whereValue(where: Where[] | undefined, field: string): string | null {
 /** The events a write is, given what it wrote; empty for writes that are not events. */
 function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput[] {
 	const base = { outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent };
-	if (model === "user") return [{ ...base, type: "user.created", userId: str(row.id) }];
+	if (model === "user")
+		return [{ ...base, type: "user.created", userId: str(row.id), actorId: actorOf(origin, str(row.id)) }];
 	if (model === "session") {
 		const method = signInMethod(origin) ?? (origin.path === "/sign-up/email" ? "email" : undefined);
 		const session = {
@@ -109,7 +110,7 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 			// The session row holds what Better Auth resolved for this request.
 			ipAddress: str(row.ipAddress) || origin.ipAddress,
 			userAgent: str(row.userAgent) || origin.userAgent,
-			actorId: origin.actorId !== null && origin.actorId !== str(row.userId) ? origin.actorId : null,
+			actorId: actorOf(origin, str(row.userId)),
 			details: method ? { method } : {},
 		};
 		const signedIn = signInMethod(origin) !== undefined;
@@ -119,6 +120,24 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 					{ ...session, type: "session.created" },
 				]
 			: [{ ...session, type: "session.created" }];
+	}
+	if (model === "account") {
+		// The account a sign-up or a first social sign-in creates comes with its user; that is no link.
+		if (origin.ctx && usersCreated.has(origin.ctx)) return [];
+		const userId = str(row.userId);
+		return [{ ...base, type: "account.linked", userId, actorId: actorOf(origin, userId), details: provider(row) }];
+	}
+	if (model === "member") {
+		const userId = str(row.userId);
+		return [
+			{
+				...base,
+				type: "organization.member_added",
+				userId,
+				actorId: actorOf(origin, userId),
+				details: membership(row),
+			},
+		];
 	}
 	if (model === "verification" && origin.path === "/request-password-reset") {
 		// The identifier carries the reset token; only the user id (the value) is recorded.
@@ -137,18 +156,62 @@ function eventsOfUpdate(model: string, where: Where[], update: Row, row: Row | n
 	if (model === "account" && "password" in update) {
 		const userId = str(row?.userId) ?? whereValue(where, "userId");
 		const type = origin.path === "/reset-password" ? "password.reset_completed" : "password.changed";
-		return [{ ...base, type, userId, actorId: origin.actorId !== userId ? origin.actorId : null }];
+		return [{ ...base, type, userId, actorId: actorOf(origin, userId) }];
 	}
 	if (model === "user") {
 		const userId = str(row?.id) ?? whereValue(where, "id");
-		const actorId = origin.actorId !== userId ? origin.actorId : null;
+		const actorId = actorOf(origin, userId);
 		const events: AuthEventInput[] = [];
 		if ("email" in update) events.push({ ...base, type: "email.changed", userId, actorId });
 		if (update.emailVerified === true) events.push({ ...base, type: "email.verified", userId, actorId });
+		if (update.twoFactorEnabled === true) events.push({ ...base, type: "two_factor.enabled", userId, actorId });
+		if (update.twoFactorEnabled === false) events.push({ ...base, type: "two_factor.disabled", userId, actorId });
 		return events;
+	}
+	if (model === "member" && "role" in update) {
+		const userId = str(row?.userId);
+		const details = row ? membership(row) : { role: str(update.role) };
+		return [{ ...base, type: "organization.member_role_changed", userId, actorId: actorOf(origin, userId), details }];
 	}
 	return [];
 }
+
+/** What a delete of `model` is, given the rows it deletes; `undefined`: not an event. */
+function deletion(model: string, origin: Origin): ((rows: Row[]) => AuthEventInput[]) | undefined {
+	const base = { outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent };
+	if (model === "session") {
+		const why = revocation(origin.path);
+		return why && ((rows) => sessionEvents(rows, why, origin));
+	}
+	if (model === "account")
+		return (rows) =>
+			rows.map((row) => ({
+				...base,
+				type: "account.unlinked",
+				userId: str(row.userId),
+				actorId: actorOf(origin, str(row.userId)),
+				details: provider(row),
+			}));
+	if (model === "member")
+		return (rows) =>
+			rows.map((row) => ({
+				...base,
+				type: "organization.member_removed",
+				userId: str(row.userId),
+				actorId: actorOf(origin, str(row.userId)),
+				details: membership(row),
+			}));
+	return undefined;
+}
+
+/** The signed-in user, when they act on someone else. */
+const actorOf = (origin: Origin, userId: string | null) =>
+	origin.actorId !== null && origin.actorId !== userId ? origin.actorId : null;
+const provider = (row: Row) => ({ provider: str(row.providerId) });
+const membership = (row: Row) => ({ organizationId: str(row.organizationId), role: str(row.role) });
+
+/** Endpoint calls that created a user, so the account created with it is not reported as a link. */
+const usersCreated = new WeakSet<object>();
 
 /** `adapter` recording the events its writes are into `events`, each in the write's transaction. */
 export function withEvents(
@@ -174,6 +237,7 @@ export function withEvents(
 		...inner,
 		async create(args) {
 			const origin = originOf(options);
+			if (args.model === "user" && origin.ctx) usersCreated.add(origin.ctx);
 			const candidate = eventsOfCreate(args.model, (args.data ?? {}) as Row, origin);
 			if (candidate.length === 0) return inner.create(args);
 			return atomically(
@@ -201,29 +265,29 @@ export function withEvents(
 		},
 		async delete(args) {
 			const origin = originOf(options);
-			const why = args.model === "session" ? revocation(origin.path) : undefined;
-			if (!why) return inner.delete(args);
+			const eventsOf = deletion(args.model, origin);
+			if (!eventsOf) return inner.delete(args);
 			let gone: Row[] = [];
 			return atomically(
 				async () => {
-					// The row says whose session it was; the delete itself returns nothing.
-					gone = (await inner.findMany({ model: "session", where: args.where, limit: 1 })) as Row[];
+					// The row says whose it was; the delete itself returns nothing.
+					gone = (await inner.findMany({ model: args.model, where: args.where, limit: 1 })) as Row[];
 					return inner.delete(args);
 				},
-				async () => sessionEvents(gone, why, origin),
+				async () => eventsOf(gone),
 			);
 		},
 		async deleteMany(args) {
 			const origin = originOf(options);
-			const why = args.model === "session" ? revocation(origin.path) : undefined;
-			if (!why) return inner.deleteMany(args);
+			const eventsOf = deletion(args.model, origin);
+			if (!eventsOf) return inner.deleteMany(args);
 			let gone: Row[] = [];
 			return atomically(
 				async () => {
-					gone = (await inner.findMany({ model: "session", where: args.where })) as Row[];
+					gone = (await inner.findMany({ model: args.model, where: args.where })) as Row[];
 					return inner.deleteMany(args);
 				},
-				async () => sessionEvents(gone, why, origin),
+				async () => eventsOf(gone),
 			);
 		},
 	});
@@ -251,7 +315,7 @@ function sessionEvents(gone: Row[], why: NonNullable<ReturnType<typeof revocatio
 			outcome: "success",
 			userId,
 			sessionId: str(session.id),
-			actorId: origin.actorId !== null && origin.actorId !== userId ? origin.actorId : null,
+			actorId: actorOf(origin, userId),
 			ipAddress: origin.ipAddress,
 			userAgent: origin.userAgent,
 			details: why.details,
