@@ -407,5 +407,43 @@ export function eventsSuite(driver: () => Driver) {
 			expect(used.length).toBeGreaterThan(4);
 			for (const { row } of rows) for (const secret of used) expect(row).not.toContain(secret);
 		});
+
+		it("prune: drops month partitions past retention, deletes older events in batches, keeps partitions ahead", async () => {
+			const DAY = 86_400_000;
+			const pruning = storesFor(driver(), { schema: NS, events: { retention: 30 * DAY } }, async () => {});
+			const monthOf = (at: Date, offset = 0) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
+			const partition = (month: Date) =>
+				`authpg_event_p${month.getUTCFullYear()}${String(month.getUTCMonth() + 1).padStart(2, "0")}`;
+			const old = monthOf(new Date(Date.now() - 100 * DAY));
+			await driver().query(
+				`create table ${NS}.${partition(old)} partition of ${NS}.authpg_event for values from ('${old.toISOString()}') to ('${monthOf(old, 1).toISOString()}')`,
+				[],
+			);
+			const ahead = partition(monthOf(new Date(), 2));
+			await driver().query(`drop table ${NS}.${ahead}`, []);
+			const seed = (daysAgo: number, n: number) =>
+				driver().query(
+					`insert into ${NS}.authpg_event (id, created_at, type, outcome)
+					 select gen_random_uuid(), now() - $1::int * interval '1 day', 'sign_out', 'success' from generate_series(1, $2::int)`,
+					[daysAgo, n],
+				);
+			await seed(100, 3);
+			await seed(40, 5);
+			const before = (await pruning.events.list({ limit: 1000 })).events.length;
+
+			const counts = await pruning.prune({ emailAndPassword: { enabled: true } }, { batchSize: 2 });
+			expect(counts.find((c) => c.table.endsWith('"authpg_event" (expired partitions)'))?.rows).toBe(3);
+			expect(counts.find((c) => c.table === `"${NS}"."authpg_event"`)).toEqual({
+				table: `"${NS}"."authpg_event"`,
+				rows: 5,
+				batches: 3,
+			});
+			expect((await pruning.events.list({ limit: 1000 })).events.length).toBe(before - 8);
+			const { rows } = await driver().query<{ name: string }>(
+				`select c.relname as "name" from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname in ($2, $3)`,
+				[NS, partition(old), ahead],
+			);
+			expect(rows.map((r) => r.name)).toEqual([ahead]);
+		});
 	});
 }

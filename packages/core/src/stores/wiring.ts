@@ -94,8 +94,11 @@ export interface Stores {
 	migrate(options: BetterAuthOptions, migrateOptions?: Omit<ApplyOptions, keyof SchemaOptions>): Promise<MigrationPlan>;
 	/**
 	 * Delete expired sessions, verifications, rate-limit and secondary-storage
-	 * rows, and signing keys past their grace period, in bounded batches;
-	 * counts per table (`dryRun`: counts only). Run it on a schedule.
+	 * rows, signing keys past their grace period, and events past
+	 * `events.retention` (whole month partitions dropped, the rest in
+	 * batches), in bounded batches; counts per table (`dryRun`: counts only).
+	 * It also creates the event log's upcoming month partitions. Run it on a
+	 * schedule.
 	 */
 	prune(options: BetterAuthOptions, pruneOptions?: Omit<PruneOptions, keyof SchemaOptions>): Promise<PruneCount[]>;
 	/**
@@ -127,6 +130,7 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 	const recording = options.events !== undefined && options.events !== false;
 	if (recording) used.push("events");
 	const events = eventStore(driver, { schema: options.schema });
+	const retention = typeof options.events === "object" ? options.events.retention : undefined;
 	const limiter = recording ? withRateLimitEvents(rateLimit, events) : rateLimit;
 	let keys: KeyStore | undefined;
 	let kysely: Kysely<any> | undefined;
@@ -155,7 +159,8 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		}),
 		migrate: (authOptions, migrateOptions) =>
 			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
-		prune: (authOptions, pruneOptions) => prune(driver, authOptions, { ...pruneOptions, ...schemaOptions }),
+		prune: (authOptions, pruneOptions) =>
+			prune(driver, authOptions, { eventRetentionMs: retention, ...pruneOptions, ...schemaOptions }),
 		transaction: (fn) => runCallerTransaction(driver, fn),
 		close() {
 			closing ??= close();
