@@ -1,4 +1,4 @@
-import type { AuthEvent, Driver, Stores } from "@authpg/core";
+import { type AuthEvent, type Driver, prune, type Stores } from "@authpg/core";
 import { storesFor } from "@authpg/core/driver";
 import { betterAuth } from "better-auth";
 import { admin, organization, twoFactor } from "better-auth/plugins";
@@ -431,7 +431,9 @@ export function eventsSuite(driver: () => Driver) {
 			await seed(40, 5);
 			const before = (await pruning.events.list({ limit: 1000 })).events.length;
 
-			const counts = await pruning.prune({ emailAndPassword: { enabled: true } }, { batchSize: 2 });
+			// As `authpg prune` runs it: from the options applyTo returned, which carry the retention.
+			const applied = pruning.applyTo({ emailAndPassword: { enabled: true } });
+			const counts = await prune(driver(), applied, { schema: NS, batchSize: 2 });
 			expect(counts.find((c) => c.table.endsWith('"authpg_event" (expired partitions)'))?.rows).toBe(3);
 			expect(counts.find((c) => c.table === `"${NS}"."authpg_event"`)).toEqual({
 				table: `"${NS}"."authpg_event"`,

@@ -27,6 +27,18 @@ import { STORE_MARK } from "./tables.js";
 
 type Row = Record<string, unknown>;
 
+/** The id of the plugin {@link eventsPlugin} adds. */
+export const EVENTS_PLUGIN_ID = "authpg-events";
+
+/** The event retention (ms) configured through `stores.applyTo`, read back from Better Auth options. */
+export function eventRetentionIn(options: { plugins?: unknown[] | undefined }): number | undefined {
+	for (const plugin of options.plugins ?? []) {
+		const found = plugin as { id?: unknown; options?: { retention?: unknown } } | undefined;
+		if (found?.id === EVENTS_PLUGIN_ID && typeof found.options?.retention === "number") return found.options.retention;
+	}
+	return undefined;
+}
+
 /** The request behind the current Better Auth call, as Better Auth resolves it. */
 interface Origin {
 	path: string;
@@ -342,11 +354,17 @@ function failureReason(code: string | undefined): string {
 /**
  * The Better Auth plugin that records failed sign-ins (one insert each). It
  * is also the mark by which the migration planner knows the event log is in
- * use.
+ * use, and carries the retention so `prune` (and `authpg prune`, which sees
+ * only the Better Auth options) honours it.
  */
-export function eventsPlugin(events: EventStore, options: BetterAuthOptions): BetterAuthPlugin {
+export function eventsPlugin(
+	events: EventStore,
+	options: BetterAuthOptions,
+	retention: number | undefined,
+): BetterAuthPlugin {
 	const plugin: BetterAuthPlugin = {
-		id: "authpg-events",
+		id: EVENTS_PLUGIN_ID,
+		options: { retention },
 		hooks: {
 			after: [
 				{

@@ -11,6 +11,7 @@ import { sql } from "kysely";
 import { compiler } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { compileSchema, type SchemaOptions } from "../model.js";
+import { eventRetentionIn } from "./event-wiring.js";
 import {
 	EVENT_PARTITIONS_AHEAD,
 	EVENT_TABLE,
@@ -33,8 +34,9 @@ export interface PruneOptions extends SchemaOptions {
 	 */
 	keyGraceMs?: number;
 	/**
-	 * Delete auth events older than this many milliseconds (the `events.retention`
-	 * option of the stores). Default: events are kept.
+	 * Delete auth events older than this many milliseconds. Default: the
+	 * `events.retention` the stores were created with, found in the options
+	 * `stores.applyTo` returned; without one, events are kept.
 	 */
 	eventRetentionMs?: number;
 }
@@ -79,8 +81,9 @@ export function pruneTargets(options: BetterAuthOptions, pruneOptions: PruneOpti
 			expired: `"expires_at" < now() - interval '${graceSeconds} seconds'`,
 		},
 	);
-	if (pruneOptions.eventRetentionMs !== undefined) {
-		const retentionSeconds = Math.max(0, Math.floor(pruneOptions.eventRetentionMs / 1000));
+	const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
+	if (retention !== undefined) {
+		const retentionSeconds = Math.max(0, Math.floor(retention / 1000));
 		targets.push({
 			table: id(ns, EVENT_TABLE),
 			key: id("id"),
@@ -110,7 +113,8 @@ export async function prune(
 	const result: PruneCount[] = [];
 	if (!pruneOptions.dryRun) {
 		const namespace = compileSchema(options, pruneOptions).namespace;
-		await maintainEventPartitions(driver, namespace, pruneOptions.eventRetentionMs, result);
+		const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
+		await maintainEventPartitions(driver, namespace, retention, result);
 	}
 	for (const target of pruneTargets(options, pruneOptions)) {
 		const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [target.table]);

@@ -155,12 +155,16 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o) : adapter,
 			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
-			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions)] } : {}),
+			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention)] } : {}),
 		}),
 		migrate: (authOptions, migrateOptions) =>
 			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
 		prune: (authOptions, pruneOptions) =>
-			prune(driver, authOptions, { eventRetentionMs: retention, ...pruneOptions, ...schemaOptions }),
+			prune(driver, authOptions, {
+				...(retention === undefined ? {} : { eventRetentionMs: retention }),
+				...pruneOptions,
+				...schemaOptions,
+			}),
 		transaction: (fn) => runCallerTransaction(driver, fn),
 		close() {
 			closing ??= close();
