@@ -95,6 +95,25 @@ describe("authpg events", () => {
 		expect(bad.stderr).toContain("--since");
 	});
 
+	it("doctor reports a missing upcoming month partition; prune creates it again", async () => {
+		const ahead = (
+			await stores.driver.query<{ name: string }>(
+				`select to_char(date_trunc('month', now() at time zone 'UTC') + interval '2 months', '"authpg_event_p"YYYYMM') as "name"`,
+				[],
+			)
+		).rows[0]!.name;
+		await stores.driver.query(`drop table ${SCHEMA}.${ahead}`, []);
+		const sick = await authpg("doctor", "--json");
+		expect(sick.code).toBe(1);
+		const findings = (JSON.parse(sick.stdout) as { findings: { check: string; what: string }[] }).findings;
+		expect(findings.filter((f) => f.check === "eventPartitions").map((f) => f.what)).toEqual([
+			`The event log has no partition ${ahead}.`,
+		]);
+		expect((await authpg("prune")).code).toBe(0);
+		const healed = JSON.parse((await authpg("doctor", "--json")).stdout) as { findings: { check: string }[] };
+		expect(healed.findings.filter((f) => f.check === "eventPartitions")).toEqual([]);
+	}, 60_000);
+
 	it("--follow prints what is there, then each new event once", async () => {
 		const child = spawn(process.execPath, [BIN, "events", "--follow", "--json", "--interval", "100"], {
 			cwd: project,

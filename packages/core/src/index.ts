@@ -95,5 +95,13 @@ export {
 	type SecondaryStorageOptions,
 	secondaryStorage,
 } from "./stores/secondary-storage.js";
-export { EVENT_TABLE, STORE_NAMES, type StoreName, storesIn } from "./stores/tables.js";
+export {
+	EVENT_PARTITIONS_AHEAD,
+	EVENT_TABLE,
+	eventPartitionName,
+	monthStart,
+	STORE_NAMES,
+	type StoreName,
+	storesIn,
+} from "./stores/tables.js";
 export type { AppliedOptions, EventsOptions, Stores, StoresOptions } from "./stores/wiring.js";
