@@ -5,7 +5,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { usageError } from "./exit.js";
 
-export const COMMANDS = ["plan", "migrate", "status", "generate", "keystore", "prune", "doctor"] as const;
+export const COMMANDS = ["plan", "migrate", "status", "generate", "keystore", "prune", "doctor", "events"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Flags every command shares. */
@@ -64,6 +64,18 @@ export interface DoctorFlags extends CommonFlags {
 	json: boolean;
 }
 
+export interface EventsFlags extends CommonFlags {
+	url?: string;
+	user?: string;
+	type?: string[];
+	since?: Date;
+	limit: number;
+	json: boolean;
+	follow: boolean;
+	/** How often `--follow` polls. */
+	intervalMs: number;
+}
+
 /** What `authpg keystore` does. */
 export const KEYSTORE_ACTIONS = ["rotate-password"] as const;
 
@@ -76,7 +88,8 @@ export type Parsed =
 	| { command: "generate"; flags: GenerateFlags }
 	| { command: "keystore"; action: (typeof KEYSTORE_ACTIONS)[number]; flags: KeystoreFlags }
 	| { command: "prune"; flags: PruneFlags }
-	| { command: "doctor"; flags: DoctorFlags };
+	| { command: "doctor"; flags: DoctorFlags }
+	| { command: "events"; flags: EventsFlags };
 
 const common = {
 	cwd: { type: "string", short: "c" },
@@ -124,7 +137,33 @@ const OPTIONS = {
 		json: { type: "boolean" },
 	},
 	doctor: { ...common, url: { type: "string" }, json: { type: "boolean" } },
+	events: {
+		...common,
+		url: { type: "string" },
+		user: { type: "string" },
+		type: { type: "string", multiple: true },
+		since: { type: "string" },
+		limit: { type: "string" },
+		json: { type: "boolean" },
+		follow: { type: "boolean", short: "f" },
+		interval: { type: "string" },
+	},
 } as const;
+
+/** `--since`: an ISO date or time, or a duration back from now (`30m`, `24h`, `7d`). */
+function since(value: string | undefined): Date | undefined {
+	if (value === undefined) return undefined;
+	const ago = /^(\d+)([smhd])$/.exec(value);
+	if (ago) {
+		const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as "s" | "m" | "h" | "d"];
+		return new Date(Date.now() - Number(ago[1]) * unit);
+	}
+	const date = new Date(value);
+	if (Number.isNaN(date.getTime())) {
+		throw usageError(`--since takes an ISO date or time, or a duration like 24h or 7d, got "${value}".`);
+	}
+	return date;
+}
 
 function milliseconds(flag: string, value: string | undefined): number | undefined {
 	if (value === undefined) return undefined;
@@ -183,6 +222,27 @@ export function parse(argv: readonly string[]): Parsed {
 		return { command, flags: { ...base, output: str("output"), yes: bool("yes"), offline: bool("offline") } };
 	}
 	if (command === "doctor") return { command, flags: { ...base, url: str("url"), json: bool("json") } };
+	if (command === "events") {
+		const limit = str("limit") ?? "50";
+		if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) {
+			throw usageError(`--limit takes a whole number from 1 to 1000, got "${limit}".`);
+		}
+		const types = (values.type as string[] | undefined)?.flatMap((t) => t.split(",")).filter(Boolean);
+		return {
+			command,
+			flags: {
+				...base,
+				url: str("url"),
+				user: str("user"),
+				type: types?.length ? types : undefined,
+				since: since(str("since")),
+				limit: Number(limit),
+				json: bool("json"),
+				follow: bool("follow"),
+				intervalMs: milliseconds("interval", str("interval")) ?? 1000,
+			},
+		};
+	}
 	if (command === "prune") {
 		const size = str("batch-size");
 		if (size !== undefined && (!/^\d+$/.test(size) || Number(size) < 1)) {
@@ -257,6 +317,7 @@ Commands:
   generate   print or write the full schema SQL, for your own migration tool (no database needed)
   doctor     read-only health checks: pooler, types, indexes, case-duplicate emails, expired rows, settings
   prune      delete expired sessions, verifications, rate-limit and cache rows, retired signing keys
+  events     the auth event log (sign-ins, failures, revocations, credential changes), newest first
   keystore rotate-password
              re-encrypt the JWT key store under a new password, in one transaction
 
@@ -332,6 +393,20 @@ per table. Tables of stores not in use are skipped.
   --schedule "<cron>"    install a pg_cron job running the prune on that schedule ("0 3 * * *");
                          without pg_cron, say so and print the SQL to schedule yourself (exit 1)
   --json                 print the counts as JSON
+
+${COMMON_HELP}`,
+	events: `Usage: authpg events [options]
+
+The auth event log (createStores({ events: true })), newest first: time, type, outcome, user,
+session, IP, details, user agent.
+
+  --user <id>            only this user's events
+  --type <type>          only events of this type (repeat, or comma-separate, for several)
+  --since <when>         only events since an ISO date/time, or a duration back (30m, 24h, 7d)
+  --limit <n>            at most this many (1–1000, default 50)
+  --json                 print JSON (with --follow: one event per line)
+  -f, --follow           then print each new event as it is written, until interrupted
+  --interval <ms>        how often --follow looks (default 1000)
 
 ${COMMON_HELP}`,
 	keystore: `Usage: authpg keystore rotate-password [options]

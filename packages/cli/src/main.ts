@@ -5,6 +5,7 @@
 import { AuthpgError, KeystoreNotFoundError, KeystorePasswordError, UnsafeMigrationError } from "@authpg/core";
 import { helpText, parse } from "./args.js";
 import { doctor } from "./commands/doctor.js";
+import { eventsCommand } from "./commands/events.js";
 import { generate } from "./commands/generate.js";
 import { rotatePassword } from "./commands/keystore.js";
 import { migrate } from "./commands/migrate.js";
@@ -39,6 +40,8 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
 				return await pruneCommand(parsed.flags);
 			case "doctor":
 				return await doctor(parsed.flags);
+			case "events":
+				return await eventsCommand(parsed.flags);
 		}
 	} catch (error) {
 		return report(error);

@@ -71,6 +71,16 @@ export {
 	CallerTransactionUnsupportedError,
 } from "./stores/caller-transaction.js";
 export {
+	type AuthEvent,
+	type AuthEventInput,
+	type AuthEventType,
+	type EventPage,
+	type EventStore,
+	type EventStoreOptions,
+	eventStore,
+	type ListEventsOptions,
+} from "./stores/events.js";
+export {
 	type PruneCount,
 	type PruneOptions,
 	type PruneTarget,
@@ -85,5 +95,13 @@ export {
 	type SecondaryStorageOptions,
 	secondaryStorage,
 } from "./stores/secondary-storage.js";
-export { STORE_NAMES, type StoreName, storesIn } from "./stores/tables.js";
-export type { AppliedOptions, Stores, StoresOptions } from "./stores/wiring.js";
+export {
+	EVENT_PARTITIONS_AHEAD,
+	EVENT_TABLE,
+	eventPartitionName,
+	monthStart,
+	STORE_NAMES,
+	type StoreName,
+	storesIn,
+} from "./stores/tables.js";
+export type { AppliedOptions, EventsOptions, Stores, StoresOptions } from "./stores/wiring.js";

@@ -9,9 +9,13 @@ import {
 	type CompiledSchema,
 	compileSchema,
 	type Driver,
+	EVENT_PARTITIONS_AHEAD,
+	EVENT_TABLE,
+	eventPartitionName,
 	introspect,
 	type LiveSchema,
 	type MigrationPlan,
+	monthStart,
 	planMigrations,
 	prune,
 } from "@authpg/core";
@@ -158,6 +162,36 @@ async function poolerCheck(project: Project): Promise<{ finding?: Finding; info:
 	};
 }
 
+/**
+ * The event log's month partitions missing for this month and the next ones.
+ * An events table that is not partitioned (adopted as it was) is left alone.
+ */
+async function eventPartitionFindings(driver: Driver, namespace: string): Promise<Finding[]> {
+	const table = `${quoteId(namespace)}.${quoteId(EVENT_TABLE)}`;
+	const { rows } = await driver.query<{ partitioned: boolean | null; names: string[] | null }>(
+		`select c.relkind = 'p' as "partitioned",
+		        array(select p.relname::text from pg_catalog.pg_inherits i join pg_catalog.pg_class p on p.oid = i.inhrelid where i.inhparent = c.oid) as "names"
+		   from pg_catalog.pg_class c where c.oid = to_regclass($1)`,
+		[table],
+	);
+	const found = rows[0];
+	if (!found?.partitioned) return [];
+	const have = new Set(found.names ?? []);
+	const now = new Date();
+	const missing = Array.from({ length: EVENT_PARTITIONS_AHEAD }, (_, i) =>
+		eventPartitionName(monthStart(now, i)),
+	).filter((name) => !have.has(name));
+	if (missing.length === 0) return [];
+	return [
+		{
+			check: "eventPartitions",
+			what: `The event log has no partition ${missing.join(", ")}.`,
+			why: "Events of a month without its partition land in the default one: retention then deletes them row by row instead of dropping the month, and the month's partition can no longer be created once the default one holds its rows.",
+			fix: "authpg prune (it creates the months ahead; schedule it with --schedule)",
+		},
+	];
+}
+
 /** `authpg doctor`: 0 healthy, 1 findings, 2 when the checks could not run. */
 export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 	let connection: ReturnType<typeof connect> | undefined;
@@ -176,6 +210,7 @@ export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 			...(pooler.finding ? [pooler.finding] : []),
 			...planFindings(plan, schema.idKind, lookupIndexNames(schema, unindexed)),
 			...lookupFindings(unindexed, plan, live, connection.namespace),
+			...(await eventPartitionFindings(driver, connection.namespace)),
 		];
 		const foreignKeys = unindexed.filter((c) => c.use === "reference");
 		const user = schema.models.find((m) => m.key === "user");

@@ -3,6 +3,7 @@ import { arraysSuite } from "./arrays.js";
 import { callerTransactionSuite } from "./caller-transaction.js";
 import { concurrencySuite } from "./concurrency.js";
 import { driverContractSuite } from "./driver-contract.js";
+import { eventsSuite } from "./events.js";
 import { identifiersSuite } from "./identifiers.js";
 import { inputSuite } from "./input.js";
 import { joinsSuite } from "./joins.js";
@@ -52,6 +53,7 @@ export function registerOwnSuites(context: SuiteContext): void {
 	migrationApplyingSuite(context);
 	migrationAdoptionSuite(context);
 	storesSuite(driver);
+	eventsSuite(driver);
 	keystoreSuite(driver);
 	callerTransactionSuite(context);
 	concurrencySuite(driver);

@@ -81,7 +81,7 @@ export async function introspect(driver: Driver, namespace: string): Promise<Liv
 		   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 		   join pg_catalog.pg_attribute a on a.attrelid = c.oid
 		   left join pg_catalog.pg_attrdef d on d.adrelid = c.oid and d.adnum = a.attnum
-		  where n.nspname = $1 and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped
+		  where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition and a.attnum > 0 and not a.attisdropped
 		  order by c.relname, a.attnum`,
 		[namespace],
 	);

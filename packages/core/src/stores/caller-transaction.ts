@@ -135,6 +135,11 @@ export async function runCallerTransaction<T>(driver: Driver, fn: (tx: CallerTra
 	return outer.transaction((tx) => context.run(tx, () => fn(callerTransaction(tx))));
 }
 
+/** Whether a transaction on `driver` is open in the current async context (so a statement through it joins). */
+export function inCallerTransaction(driver: Driver): boolean {
+	return currentOf(unjoined(driver)) !== undefined;
+}
+
 function unjoined(driver: Driver): Driver {
 	return bases.get(driver) ?? driver;
 }

@@ -11,7 +11,16 @@ import { sql } from "kysely";
 import { compiler } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { compileSchema, type SchemaOptions } from "../model.js";
-import { KEYSTORE_KEY_TABLE, KV_TABLE, RATE_LIMIT_TABLE } from "./tables.js";
+import { eventRetentionIn } from "./event-wiring.js";
+import {
+	EVENT_PARTITIONS_AHEAD,
+	EVENT_TABLE,
+	eventPartitionStep,
+	KEYSTORE_KEY_TABLE,
+	KV_TABLE,
+	monthStart,
+	RATE_LIMIT_TABLE,
+} from "./tables.js";
 
 /** Options of {@link prune}. */
 export interface PruneOptions extends SchemaOptions {
@@ -24,6 +33,12 @@ export interface PruneOptions extends SchemaOptions {
 	 * it in the JWKS so tokens it signed still verify). Default 30 days.
 	 */
 	keyGraceMs?: number;
+	/**
+	 * Delete auth events older than this many milliseconds. Default: the
+	 * `events.retention` the stores were created with, found in the options
+	 * `stores.applyTo` returned; without one, events are kept.
+	 */
+	eventRetentionMs?: number;
 }
 
 /** What {@link prune} did (or, dry, would do) to one table. */
@@ -66,6 +81,15 @@ export function pruneTargets(options: BetterAuthOptions, pruneOptions: PruneOpti
 			expired: `"expires_at" < now() - interval '${graceSeconds} seconds'`,
 		},
 	);
+	const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
+	if (retention !== undefined) {
+		const retentionSeconds = Math.max(0, Math.floor(retention / 1000));
+		targets.push({
+			table: id(ns, EVENT_TABLE),
+			key: id("id"),
+			expired: `"created_at" < now() - interval '${retentionSeconds} seconds'`,
+		});
+	}
 	return targets;
 }
 
@@ -87,6 +111,11 @@ export async function prune(
 ): Promise<PruneCount[]> {
 	const batch = Math.max(1, Math.floor(pruneOptions.batchSize ?? 5000));
 	const result: PruneCount[] = [];
+	if (!pruneOptions.dryRun) {
+		const namespace = compileSchema(options, pruneOptions).namespace;
+		const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
+		await maintainEventPartitions(driver, namespace, retention, result);
+	}
 	for (const target of pruneTargets(options, pruneOptions)) {
 		const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [target.table]);
 		if (!exists.rows[0]?.t) continue;
@@ -125,4 +154,48 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
 			`  if to_regclass('${t.table.replace(/'/g, "''")}') is not null then loop execute $q$${pruneBatchSql(t).replace("$1", String(batch))}$q$; get diagnostics n = row_count; exit when n < ${batch}; end loop; end if;`,
 	);
 	return `do $authpg$ declare n bigint; begin\n${loops.join("\n")}\nend $authpg$`;
+}
+
+/**
+ * Keep the event log's month partitions ahead of time (the current month and
+ * the next ones), and drop whole month partitions past retention — one
+ * catalog change instead of a delete per row. Rows left in partitions that
+ * are only partly expired, and in the default one, go in batches after.
+ * A partition that cannot be created (the default partition already holds
+ * rows for that month) is left for `authpg doctor` to report.
+ */
+async function maintainEventPartitions(
+	driver: Driver,
+	namespace: string,
+	retentionMs: number | undefined,
+	result: PruneCount[],
+): Promise<void> {
+	const parent = sql.id(namespace, EVENT_TABLE).compile(compiler).sql;
+	const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [parent]);
+	if (!exists.rows[0]?.t) return;
+	const now = new Date();
+	for (let i = 0; i < EVENT_PARTITIONS_AHEAD; i++) {
+		try {
+			await driver.query(eventPartitionStep(namespace, monthStart(now, i)).sql, []);
+		} catch {
+			// Reported by doctor; events for that month keep landing in the default partition meanwhile.
+		}
+	}
+	if (retentionMs === undefined) return;
+	const { rows } = await driver.query<{ name: string; upper: Date }>(
+		`select c.relname as "name", (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz as "upper"
+		   from pg_inherits i join pg_class c on c.oid = i.inhrelid
+		  where i.inhparent = $1::regclass and pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'`,
+		[parent],
+	);
+	const cutoff = Date.now() - retentionMs;
+	let dropped = 0;
+	for (const row of rows) {
+		if (!(row.upper instanceof Date) || row.upper.getTime() > cutoff) continue;
+		const name = sql.id(namespace, row.name).compile(compiler).sql;
+		const { rows: counted } = await driver.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, []);
+		await driver.query(`drop table if exists ${name}`, []);
+		dropped += Number(counted[0]?.n ?? 0);
+	}
+	if (dropped > 0) result.push({ table: `${parent} (expired partitions)`, rows: dropped, batches: 0 });
 }

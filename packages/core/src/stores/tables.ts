@@ -1,6 +1,6 @@
 /**
  * The tables of authpg's own stores (rate limit, secondary storage, key
- * store), created by the migration planner beside Better Auth's tables.
+ * store, event log), created by the migration planner beside Better Auth's tables.
  * DDL through Kysely's schema builder; names are fixed and prefixed
  * `authpg_` so they never collide with a Better Auth model.
  */
@@ -9,10 +9,10 @@ import { compiler } from "../compiler.js";
 import type { SchemaStep } from "../migrations/ddl.js";
 
 /** Which store tables to create. */
-export type StoreName = "rateLimit" | "secondaryStorage" | "keyStore";
+export type StoreName = "rateLimit" | "secondaryStorage" | "keyStore" | "events";
 
 /** All of them, in creation order. */
-export const STORE_NAMES: readonly StoreName[] = ["rateLimit", "secondaryStorage", "keyStore"];
+export const STORE_NAMES: readonly StoreName[] = ["rateLimit", "secondaryStorage", "keyStore", "events"];
 
 /** One store's tables and the steps that create them (tables first, then indexes). */
 export interface StoreTable {
@@ -43,6 +43,30 @@ export const KV_TABLE = "authpg_kv";
 /** The key store's vault and keys. Logged: signing keys must survive a crash. */
 export const KEYSTORE_TABLE = "authpg_keystore";
 export const KEYSTORE_KEY_TABLE = "authpg_keystore_key";
+/** The event log: logged, range-partitioned by `created_at`, one partition per calendar month (UTC). */
+export const EVENT_TABLE = "authpg_event";
+/** Months of partitions the planner creates: the current one and the next ones. */
+export const EVENT_PARTITIONS_AHEAD = 3;
+
+/** The name of the event partition holding `month` (UTC): `authpg_event_p202612`. */
+export function eventPartitionName(month: Date): string {
+	return `${EVENT_TABLE}_p${month.getUTCFullYear()}${String(month.getUTCMonth() + 1).padStart(2, "0")}`;
+}
+
+/** The first instant of the UTC month `offset` months after the one holding `at`. */
+export function monthStart(at: Date, offset = 0): Date {
+	return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
+}
+
+/** `create table … partition of authpg_event` for the UTC month holding `month`. */
+export function eventPartitionStep(namespace: string, month: Date): SchemaStep {
+	const from = monthStart(month);
+	const to = monthStart(month, 1);
+	const name = eventPartitionName(from);
+	// DDL takes no bound parameters: the bounds are dates we format ourselves, as literals.
+	const statement = sql`create table if not exists ${sql.id(namespace, name)} partition of ${sql.id(namespace, EVENT_TABLE)} for values from (${sql.lit(from.toISOString())}) to (${sql.lit(to.toISOString())})`;
+	return { kind: "createTable", target: name, sql: statement.compile(compiler).sql, safety: "safe" };
+}
 
 export const storeTables: readonly StoreTable[] = [
 	{
@@ -105,6 +129,57 @@ export const storeTables: readonly StoreTable[] = [
 			index(ns, `${KEYSTORE_KEY_TABLE}_vault_id_idx`, KEYSTORE_KEY_TABLE, "vault_id"),
 		],
 	},
+	{
+		store: "events",
+		tables: [EVENT_TABLE],
+		create: (ns) => {
+			const now = new Date();
+			const parent = compile(
+				table(ns, EVENT_TABLE)
+					.addColumn("id", "uuid", (c) => c.notNull())
+					.addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
+					.addColumn("type", "text", (c) => c.notNull())
+					.addColumn("user_id", "text")
+					.addColumn("session_id", "text")
+					.addColumn("actor_id", "text")
+					.addColumn("ip_address", "text")
+					.addColumn("user_agent", "text")
+					.addColumn("outcome", "text", (c) => c.notNull())
+					.addColumn("details", "jsonb", (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+					// A partitioned table's keys must include the partition key.
+					.addPrimaryKeyConstraint(`${EVENT_TABLE}_pkey`, ["created_at", "id"])
+					.modifyEnd(sql`partition by range ("created_at")`),
+			);
+			const months = Array.from({ length: EVENT_PARTITIONS_AHEAD }, (_, i) =>
+				eventPartitionStep(ns, monthStart(now, i)),
+			);
+			// Events outside every month partition land here instead of failing the sign-in that wrote them.
+			const fallback: SchemaStep = {
+				kind: "createTable",
+				target: `${EVENT_TABLE}_default`,
+				sql: sql`create table if not exists ${sql.id(ns, `${EVENT_TABLE}_default`)} partition of ${sql.id(ns, EVENT_TABLE)} default`.compile(
+					compiler,
+				).sql,
+				safety: "safe",
+			};
+			// list() filters by user or type and walks (created_at, id) newest first.
+			const listIndex = (name: string, column: string): SchemaStep => ({
+				kind: "createIndex",
+				target: name,
+				sql: sql`create index if not exists ${sql.id(name)} on ${sql.id(ns, EVENT_TABLE)} (${sql.id(column)}, "created_at" desc, "id" desc)`.compile(
+					compiler,
+				).sql,
+				safety: "safe",
+			});
+			return [
+				parent,
+				...months,
+				fallback,
+				listIndex(`${EVENT_TABLE}_user_idx`, "user_id"),
+				listIndex(`${EVENT_TABLE}_type_idx`, "type"),
+			];
+		},
+	},
 ];
 
 /** Marks a store object so the planner can tell, from Better Auth options, which tables they need. */
@@ -124,7 +199,8 @@ export function storesIn(options: {
 		if (store) found.add(store);
 	}
 	for (const plugin of options.plugins ?? []) {
-		const store = marked((plugin as { options?: { adapter?: unknown } })?.options?.adapter);
+		// The key store is marked on the JWT plugin's adapter; the event log is a plugin of its own.
+		const store = marked((plugin as { options?: { adapter?: unknown } })?.options?.adapter) ?? marked(plugin);
 		if (store) found.add(store);
 	}
 	return STORE_NAMES.filter((name) => found.has(name));

@@ -13,6 +13,8 @@ import { type ApplyOptions, applyMigrations } from "../migrations/apply.js";
 import type { MigrationPlan } from "../migrations/plan.js";
 import type { SchemaOptions } from "../model.js";
 import { type CallerTransaction, joinCallerTransactions, runCallerTransaction } from "./caller-transaction.js";
+import { eventsPlugin, withEvents, withRateLimitEvents } from "./event-wiring.js";
+import { type EventStore, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
@@ -29,6 +31,21 @@ export interface StoresOptions extends SchemaOptions {
 	 * `stores.migrate` does not create its tables.
 	 */
 	keystorePassword?: string;
+	/**
+	 * Keep the auth event log ({@link Stores.events}): {@link Stores.applyTo}
+	 * wires it into Better Auth, and `stores.migrate` creates its table.
+	 * `true` or an object turns it on. Default off.
+	 */
+	events?: boolean | EventsOptions;
+}
+
+/** Options of the event log. */
+export interface EventsOptions {
+	/**
+	 * How long events are kept, in milliseconds; `prune` deletes older ones.
+	 * Default: kept until deleted by hand.
+	 */
+	retention?: number;
 }
 
 /** Better Auth options as {@link Stores.applyTo} returns them. */
@@ -54,12 +71,20 @@ export interface Stores {
 	 * `keystorePassword`.
 	 */
 	readonly keyStore: KeyStore;
+	/**
+	 * The auth event log: `stores.events.list({ userId, type, since, until,
+	 * cursor, limit })`. Present whether or not `events` is on (listing reads
+	 * the table), but written only when the stores were created with `events`.
+	 */
+	readonly events: EventStore;
 	/** A Kysely instance on the same connection or pool, for the application's own tables. */
 	readonly kysely: Kysely<any>;
 	/**
 	 * Better Auth options with `database` set to {@link Stores.adapter},
 	 * `rateLimit.customStorage` to {@link Stores.rateLimitStorage}, and
 	 * `secondaryStorage` when the stores were created with `secondaryStorage: true`.
+	 * With `events`, the adapter and the rate-limit storage also record the
+	 * event log, and a plugin records failed sign-ins.
 	 */
 	applyTo<O extends BetterAuthOptions>(options: O): AppliedOptions<O>;
 	/**
@@ -69,8 +94,11 @@ export interface Stores {
 	migrate(options: BetterAuthOptions, migrateOptions?: Omit<ApplyOptions, keyof SchemaOptions>): Promise<MigrationPlan>;
 	/**
 	 * Delete expired sessions, verifications, rate-limit and secondary-storage
-	 * rows, and signing keys past their grace period, in bounded batches;
-	 * counts per table (`dryRun`: counts only). Run it on a schedule.
+	 * rows, signing keys past their grace period, and events past
+	 * `events.retention` (whole month partitions dropped, the rest in
+	 * batches), in bounded batches; counts per table (`dryRun`: counts only).
+	 * It also creates the event log's upcoming month partitions. Run it on a
+	 * schedule.
 	 */
 	prune(options: BetterAuthOptions, pruneOptions?: Omit<PruneOptions, keyof SchemaOptions>): Promise<PruneCount[]>;
 	/**
@@ -99,6 +127,11 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 	const used: StoreName[] = options.secondaryStorage ? ["rateLimit", "secondaryStorage"] : ["rateLimit"];
 	const password = options.keystorePassword || undefined;
 	if (password) used.push("keyStore");
+	const recording = options.events !== undefined && options.events !== false;
+	if (recording) used.push("events");
+	const events = eventStore(driver, { schema: options.schema });
+	const retention = typeof options.events === "object" ? options.events.retention : undefined;
+	const limiter = recording ? withRateLimitEvents(rateLimit, events) : rateLimit;
 	let keys: KeyStore | undefined;
 	let kysely: Kysely<any> | undefined;
 	let closing: Promise<void> | undefined;
@@ -107,6 +140,7 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		adapter,
 		rateLimitStorage: rateLimit,
 		secondaryStorage: kv,
+		events,
 		get keyStore() {
 			if (!password) throw new KeystoreNotConfiguredError();
 			keys ??= keyStore(driver, { password, schema: options.schema });
@@ -118,13 +152,19 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 		applyTo: (authOptions) => ({
 			...authOptions,
-			database: adapter,
-			rateLimit: { ...authOptions.rateLimit, customStorage: rateLimit },
+			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o) : adapter,
+			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
+			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention)] } : {}),
 		}),
 		migrate: (authOptions, migrateOptions) =>
 			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
-		prune: (authOptions, pruneOptions) => prune(driver, authOptions, { ...pruneOptions, ...schemaOptions }),
+		prune: (authOptions, pruneOptions) =>
+			prune(driver, authOptions, {
+				...(retention === undefined ? {} : { eventRetentionMs: retention }),
+				...pruneOptions,
+				...schemaOptions,
+			}),
 		transaction: (fn) => runCallerTransaction(driver, fn),
 		close() {
 			closing ??= close();

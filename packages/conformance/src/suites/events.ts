@@ -1,0 +1,451 @@
+import { type AuthEvent, type Driver, prune, type Stores } from "@authpg/core";
+import { storesFor } from "@authpg/core/driver";
+import { betterAuth } from "better-auth";
+import { admin, organization, twoFactor } from "better-auth/plugins";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const NS = "authpg_events";
+const BASE = "http://localhost:3000/api/auth";
+const IP = "203.0.113.9";
+const UA = "authpg-events-test/1.0";
+const PASSWORD = "correct horse battery";
+const NEW_PASSWORD = "staple battery horse correct";
+
+function authOn(stores: Stores) {
+	return betterAuth(
+		stores.applyTo({
+			emailAndPassword: { enabled: true },
+			baseURL: "http://localhost:3000",
+			secret: "authpg-conformance-secret-0123456789abcdef",
+			rateLimit: {
+				enabled: true,
+				window: 60,
+				max: 1000,
+				// Better Auth allows 3 sign-ins per 10 s by default; these tests sign in more often than that.
+				customRules: { "/ok": { window: 60, max: 1 }, "/sign-in/*": { window: 60, max: 1000 } },
+			},
+		}),
+	);
+}
+
+/** Reset tokens and verification links Better Auth "sends". */
+const outbox: { resetToken?: string; verifyToken?: string } = {};
+
+const PLUGIN_OPTIONS = {
+	emailAndPassword: {
+		enabled: true,
+		sendResetPassword: async ({ token }: { token: string }) => {
+			outbox.resetToken = token;
+		},
+	},
+	emailVerification: {
+		sendOnSignUp: true,
+		sendVerificationEmail: async ({ token }: { token: string }) => {
+			outbox.verifyToken = token;
+		},
+	},
+	plugins: [twoFactor({ skipVerificationOnEnable: true }), organization(), admin()],
+};
+
+function pluginAuthOn(stores: Stores) {
+	return betterAuth(
+		stores.applyTo({
+			...PLUGIN_OPTIONS,
+			baseURL: "http://localhost:3000",
+			secret: "authpg-conformance-secret-0123456789abcdef",
+			rateLimit: { enabled: false },
+		}),
+	);
+}
+
+type Auth = ReturnType<typeof authOn> | ReturnType<typeof pluginAuthOn>;
+
+/** A request through `auth.handler` from a fixed IP and user agent. */
+async function call(auth: Auth, path: string, body?: unknown, cookie?: string) {
+	const headers = new Headers({ "x-forwarded-for": IP, "user-agent": UA, origin: "http://localhost:3000" });
+	if (body !== undefined) headers.set("content-type", "application/json");
+	if (cookie) headers.set("cookie", cookie);
+	const response = await auth.handler(
+		new Request(`${BASE}${path}`, {
+			method: body === undefined ? "GET" : "POST",
+			headers,
+			body: body === undefined ? undefined : JSON.stringify(body),
+		}),
+	);
+	const cookies = response.headers
+		.getSetCookie()
+		.map((c) => c.split(";")[0]!)
+		.filter((c) => !c.endsWith("="));
+	const text = await response.text();
+	const json = (text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : null) as {
+		user: { id: string };
+		token: string;
+	};
+	return { status: response.status, cookie: cookies.join("; "), json };
+}
+
+const unique = (label: string) => `${label}-${Math.random().toString(36).slice(2, 10)}@example.com`;
+
+/** Every event of `userId`, oldest first, paging through `list` (so pagination is exercised too). */
+async function eventsOf(stores: Stores, userId: string): Promise<AuthEvent[]> {
+	const all: AuthEvent[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await stores.events.list({ userId, limit: 2, ...(cursor ? { cursor } : {}) });
+		all.push(...page.events);
+		cursor = page.cursor ?? undefined;
+	} while (cursor);
+	return all.reverse();
+}
+
+const brief = (e: AuthEvent) => [e.type, e.outcome, e.details];
+
+/**
+ * The event log through real Better Auth flows on `auth.handler`: the exact
+ * sequence and fields, atomic with the change, and no secret in any event.
+ */
+export function eventsSuite(driver: () => Driver) {
+	describe("event log", () => {
+		let stores: Stores;
+		let auth: Auth;
+		const secrets: string[] = [PASSWORD, NEW_PASSWORD];
+
+		beforeAll(async () => {
+			stores = storesFor(driver(), { schema: NS, events: true }, async () => {});
+			auth = authOn(stores);
+			await driver().query(`drop schema if exists ${NS} cascade`, []);
+			await stores.migrate({ emailAndPassword: { enabled: true } });
+		});
+
+		it("creates a table partitioned by month, with the current and upcoming months and a default partition", async () => {
+			const { rows } = await driver().query<{ name: string }>(
+				`select c.relname as "name" from pg_inherits i join pg_class c on c.oid = i.inhrelid
+				   join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace
+				  where n.nspname = $1 and p.relname = 'authpg_event' order by 1`,
+				[NS],
+			);
+			const month = (offset: number) => {
+				const d = new Date();
+				const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1));
+				return `authpg_event_p${m.getUTCFullYear()}${String(m.getUTCMonth() + 1).padStart(2, "0")}`;
+			};
+			expect(rows.map((r) => r.name)).toEqual([month(0), month(1), month(2), "authpg_event_default"].sort());
+			const plan = await stores.migrate({ emailAndPassword: { enabled: true } });
+			expect(plan.steps).toEqual([]);
+		});
+
+		it("sign-up, failed sign-ins, sign-in, revoke others, password change, sign-out: the exact events", async () => {
+			const email = unique("flow");
+			const signUp = await call(auth, "/sign-up/email", { email, password: PASSWORD, name: "Flow" });
+			expect(signUp.status).toBe(200);
+			const userId = signUp.json.user.id as string;
+			secrets.push(signUp.json.token, ...signUp.cookie.split("; ").map((c) => c.split("=")[1]!));
+
+			expect((await call(auth, "/sign-in/email", { email, password: "not the password" })).status).toBe(401);
+			const unknown = unique("nobody");
+			expect((await call(auth, "/sign-in/email", { email: unknown, password: "whatever it is" })).status).toBe(401);
+			secrets.push("not the password", "whatever it is");
+
+			const signIn = await call(auth, "/sign-in/email", { email, password: PASSWORD });
+			expect(signIn.status).toBe(200);
+			secrets.push(signIn.json.token, ...signIn.cookie.split("; ").map((c) => c.split("=")[1]!));
+
+			// Reads write nothing.
+			const before = (await stores.events.list({ limit: 1000 })).events.length;
+			expect((await call(auth, "/get-session", undefined, signIn.cookie)).status).toBe(200);
+			expect((await stores.events.list({ limit: 1000 })).events.length).toBe(before);
+
+			expect((await call(auth, "/revoke-other-sessions", {}, signIn.cookie)).status).toBe(200);
+			expect(
+				(await call(auth, "/change-password", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, signIn.cookie))
+					.status,
+			).toBe(200);
+			expect((await call(auth, "/sign-out", {}, signIn.cookie)).status).toBe(200);
+
+			const sessions = await driver().query<{ id: string; token: string }>(
+				`select id, token from ${NS}.session where "userId" = $1`,
+				[userId],
+			);
+			expect(sessions.rows).toEqual([]);
+
+			const events = await eventsOf(stores, userId);
+			expect(events.map(brief)).toEqual([
+				["user.created", "success", {}],
+				["session.created", "success", { method: "email" }],
+				["sign_in.failed", "failure", { method: "email", reason: "wrong_password" }],
+				["sign_in.succeeded", "success", { method: "email" }],
+				["session.created", "success", { method: "email" }],
+				["session.revoked", "success", { scope: "others" }],
+				["password.changed", "success", {}],
+				["sign_out", "success", {}],
+			]);
+			for (const e of events) {
+				expect(e.userId).toBe(userId);
+				expect(e.ipAddress).toBe(IP);
+				expect(e.userAgent).toBe(UA);
+				expect(e.actorId).toBeNull();
+				expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+			}
+			const [, firstSession, , , secondSession, revoked, , signedOut] = events;
+			expect(firstSession!.sessionId).toBeTruthy();
+			expect(secondSession!.sessionId).toBeTruthy();
+			expect(revoked!.sessionId).toBe(firstSession!.sessionId);
+			expect(signedOut!.sessionId).toBe(secondSession!.sessionId);
+			// Newest first, strictly: ids and times never go backwards.
+			for (let i = 1; i < events.length; i++) {
+				expect(events[i]!.createdAt.getTime()).toBeGreaterThanOrEqual(events[i - 1]!.createdAt.getTime());
+				expect(events[i]!.id > events[i - 1]!.id).toBe(true);
+			}
+
+			const failures = await stores.events.list({ type: "sign_in.failed", limit: 1000 });
+			const unknownUser = failures.events.filter((e) => e.details.reason === "unknown_user");
+			expect(unknownUser).toHaveLength(1);
+			expect(unknownUser[0]).toMatchObject({ userId: null, outcome: "failure", ipAddress: IP, userAgent: UA });
+		});
+
+		it("a refused request is one rate_limited event", async () => {
+			const before = await stores.events.list({ type: "rate_limited", limit: 1000 });
+			expect((await call(auth, "/ok")).status).toBe(200);
+			expect((await call(auth, "/ok")).status).toBe(429);
+			const after = await stores.events.list({ type: "rate_limited", limit: 1000 });
+			expect(after.events.length).toBe(before.events.length + 1);
+			expect(after.events[0]).toMatchObject({
+				type: "rate_limited",
+				outcome: "failure",
+				ipAddress: IP,
+				details: { path: "/ok", retryAfter: 60 },
+			});
+		});
+
+		it("a sign-up rolled back with its transaction leaves no event", async () => {
+			if (!driver().capabilities.transactions) return;
+			const all = async () => (await stores.events.list({ limit: 1000 })).events.length;
+			const before = await all();
+			const email = unique("rolled-back");
+			await expect(
+				stores.transaction(async () => {
+					await auth.api.signUpEmail({ body: { email, password: PASSWORD, name: "Gone" } });
+					expect(await all()).toBe(before + 2);
+					throw new Error("roll it back");
+				}),
+			).rejects.toThrow("roll it back");
+			expect(await all()).toBe(before);
+			const users = await driver().query(`select 1 from ${NS}."user" where email = $1`, [email]);
+			expect(users.rows).toEqual([]);
+		});
+
+		it("an event that cannot be written takes its change with it: one transaction", async () => {
+			if (!driver().capabilities.transactions) return;
+			const email = unique("failing");
+			const signUp = await call(auth, "/sign-up/email", { email, password: PASSWORD, name: "Failing" });
+			const userId = signUp.json.user.id as string;
+			secrets.push(signUp.json.token);
+			const sessions = async () =>
+				Number(
+					(await driver().query<{ n: string }>(`select count(*) as n from ${NS}.session where "userId" = $1`, [userId]))
+						.rows[0]?.n,
+				);
+			const before = await sessions();
+			// Refuse the sign-in's events: the session written before them must not stay.
+			await driver().query(
+				`create function ${NS}.refuse() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`,
+				[],
+			);
+			await driver().query(
+				`create trigger refuse before insert on ${NS}.authpg_event for each row when (new.type = 'session.created') execute function ${NS}.refuse()`,
+				[],
+			);
+			try {
+				const signIn = await call(auth, "/sign-in/email", { email, password: PASSWORD });
+				expect(signIn.status).toBeGreaterThanOrEqual(500);
+			} finally {
+				await driver().query(`drop trigger refuse on ${NS}.authpg_event`, []);
+				await driver().query(`drop function ${NS}.refuse()`, []);
+			}
+			expect(await sessions()).toBe(before);
+			const events = await eventsOf(stores, userId);
+			expect(events.map((e) => e.type)).toEqual(["user.created", "session.created"]);
+		});
+
+		it("list: filters, keyset pages newest first, a bad cursor is refused", async () => {
+			const all = (await stores.events.list({ limit: 1000 })).events;
+			expect(all.length).toBeGreaterThan(4);
+			const paged: AuthEvent[] = [];
+			let cursor: string | undefined;
+			do {
+				const page = await stores.events.list({ limit: 3, ...(cursor ? { cursor } : {}) });
+				paged.push(...page.events);
+				cursor = page.cursor ?? undefined;
+			} while (cursor);
+			expect(paged.map((e) => e.id)).toEqual(all.map((e) => e.id));
+			const middle = all[Math.floor(all.length / 2)]!;
+			const since = await stores.events.list({ since: middle.createdAt, limit: 1000 });
+			expect(since.events.every((e) => e.createdAt.getTime() >= middle.createdAt.getTime())).toBe(true);
+			const until = await stores.events.list({ until: middle.createdAt, limit: 1000 });
+			expect(until.events.every((e) => e.createdAt.getTime() < middle.createdAt.getTime())).toBe(true);
+			const types = await stores.events.list({ type: ["sign_out", "user.created"], limit: 1000 });
+			expect(new Set(types.events.map((e) => e.type))).toEqual(new Set(["sign_out", "user.created"]));
+			await expect(stores.events.list({ cursor: "not-a-cursor" })).rejects.toThrow(/cursor/);
+			await expect(stores.events.list({ limit: 0 })).rejects.toThrow(/limit/);
+		});
+
+		it("reset, email verification, two-factor, organization membership and an admin's revocation: the exact events", async () => {
+			const pluginStores = storesFor(driver(), { schema: `${NS}_plugins`, events: true }, async () => {});
+			await driver().query(`drop schema if exists ${NS}_plugins cascade`, []);
+			await pluginStores.migrate(PLUGIN_OPTIONS);
+			const pauth = pluginAuthOn(pluginStores);
+			const signUp = async (label: string) => {
+				const response = await call(pauth, "/sign-up/email", { email: unique(label), password: PASSWORD, name: label });
+				expect(response.status).toBe(200);
+				secrets.push(response.json.token, ...response.cookie.split("; ").map((c) => c.split("=")[1]!));
+				return {
+					id: response.json.user.id,
+					cookie: response.cookie,
+					email: (response.json.user as never as { email: string }).email,
+				};
+			};
+			const owner = await signUp("owner");
+			const member = await signUp("member");
+			const verifyToken = outbox.verifyToken!;
+			secrets.push(verifyToken);
+
+			expect((await call(pauth, `/verify-email?token=${encodeURIComponent(verifyToken)}`)).status).toBe(200);
+			expect((await call(pauth, "/request-password-reset", { email: member.email })).status).toBe(200);
+			const resetToken = outbox.resetToken!;
+			secrets.push(resetToken);
+			expect((await call(pauth, "/reset-password", { token: resetToken, newPassword: NEW_PASSWORD })).status).toBe(200);
+
+			// Enabling and disabling two-factor rotate the session: follow the cookies the owner is given.
+			const jar = new Map(owner.cookie.split("; ").map((c) => c.split("=") as [string, string]));
+			const asOwner = async (path: string, body: unknown) => {
+				const response = await call(pauth, path, body, [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+				for (const c of response.cookie ? response.cookie.split("; ") : []) {
+					const [name, value] = c.split("=") as [string, string];
+					jar.set(name, value);
+					secrets.push(value);
+				}
+				return response;
+			};
+			const enabled = await asOwner("/two-factor/enable", { password: PASSWORD });
+			expect(enabled.status).toBe(200);
+			const totp = enabled.json as never as { totpURI: string; backupCodes: string[] };
+			secrets.push(new URL(totp.totpURI).searchParams.get("secret")!, ...totp.backupCodes);
+			expect((await asOwner("/two-factor/disable", { password: PASSWORD })).status).toBe(200);
+
+			const created = await asOwner("/organization/create", { name: "Acme", slug: unique("acme").split("@")[0] });
+			expect(created.status).toBe(200);
+			const organizationId = (created.json as never as { id: string }).id;
+			const invited = await asOwner("/organization/invite-member", {
+				email: member.email,
+				role: "member",
+				organizationId,
+			});
+			expect(invited.status).toBe(200);
+			const invitationId = (invited.json as never as { id: string }).id;
+			const memberCookie = (await call(pauth, "/sign-in/email", { email: member.email, password: NEW_PASSWORD }))
+				.cookie;
+			expect((await call(pauth, "/organization/accept-invitation", { invitationId }, memberCookie)).status).toBe(200);
+			const members = await driver().query<{ id: string }>(`select id from ${NS}_plugins.member where "userId" = $1`, [
+				member.id,
+			]);
+			const memberId = members.rows[0]!.id;
+			expect(
+				(await asOwner("/organization/update-member-role", { memberId, role: "admin", organizationId })).status,
+			).toBe(200);
+			expect((await asOwner("/organization/remove-member", { memberIdOrEmail: memberId, organizationId })).status).toBe(
+				200,
+			);
+
+			await driver().query(`update ${NS}_plugins."user" set role = 'admin' where id = $1`, [owner.id]);
+			expect((await asOwner("/admin/revoke-user-sessions", { userId: member.id })).status).toBe(200);
+
+			const ownerEvents = await eventsOf(pluginStores, owner.id);
+			// Two-factor on and off each rotate the session: a new session, not a sign-in.
+			expect(ownerEvents.map(brief)).toEqual([
+				["user.created", "success", {}],
+				["session.created", "success", { method: "email" }],
+				["two_factor.enabled", "success", {}],
+				["session.created", "success", {}],
+				["two_factor.disabled", "success", {}],
+				["session.created", "success", {}],
+				["organization.member_added", "success", { organizationId, role: "owner" }],
+			]);
+			expect(ownerEvents.every((e) => e.actorId === null)).toBe(true);
+			const memberEvents = await eventsOf(pluginStores, member.id);
+			const membership = { organizationId, role: "member" };
+			const promoted = { organizationId, role: "admin" };
+			expect(memberEvents.map((e) => [...brief(e), e.actorId === owner.id ? "by owner" : e.actorId])).toEqual([
+				["user.created", "success", {}, null],
+				["session.created", "success", { method: "email" }, null],
+				["email.verified", "success", {}, null],
+				["password.reset_requested", "success", {}, null],
+				["password.reset_completed", "success", {}, null],
+				["sign_in.succeeded", "success", { method: "email" }, null],
+				["session.created", "success", { method: "email" }, null],
+				["organization.member_added", "success", membership, null],
+				["organization.member_role_changed", "success", promoted, "by owner"],
+				["organization.member_removed", "success", promoted, "by owner"],
+				["session.revoked", "success", { scope: "admin" }, "by owner"],
+				["session.revoked", "success", { scope: "admin" }, "by owner"],
+			]);
+			for (const e of [...ownerEvents, ...memberEvents]) {
+				expect(e.ipAddress).toBe(IP);
+				expect(e.userAgent).toBe(UA);
+			}
+			const { rows } = await driver().query<{ row: string }>(
+				`select e::text as "row" from ${NS}_plugins.authpg_event e`,
+				[],
+			);
+			for (const { row } of rows)
+				for (const secret of secrets.filter((s) => s && s.length >= 8)) expect(row).not.toContain(secret);
+		});
+
+		it("no event carries a password, token or cookie used", async () => {
+			const { rows } = await driver().query<{ row: string }>(`select e::text as "row" from ${NS}.authpg_event e`, []);
+			expect(rows.length).toBeGreaterThan(0);
+			const used = secrets.filter((s) => s && s.length >= 8);
+			expect(used.length).toBeGreaterThan(4);
+			for (const { row } of rows) for (const secret of used) expect(row).not.toContain(secret);
+		});
+
+		it("prune: drops month partitions past retention, deletes older events in batches, keeps partitions ahead", async () => {
+			const DAY = 86_400_000;
+			const pruning = storesFor(driver(), { schema: NS, events: { retention: 30 * DAY } }, async () => {});
+			const monthOf = (at: Date, offset = 0) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
+			const partition = (month: Date) =>
+				`authpg_event_p${month.getUTCFullYear()}${String(month.getUTCMonth() + 1).padStart(2, "0")}`;
+			const old = monthOf(new Date(Date.now() - 100 * DAY));
+			await driver().query(
+				`create table ${NS}.${partition(old)} partition of ${NS}.authpg_event for values from ('${old.toISOString()}') to ('${monthOf(old, 1).toISOString()}')`,
+				[],
+			);
+			const ahead = partition(monthOf(new Date(), 2));
+			await driver().query(`drop table ${NS}.${ahead}`, []);
+			const seed = (daysAgo: number, n: number) =>
+				driver().query(
+					`insert into ${NS}.authpg_event (id, created_at, type, outcome)
+					 select gen_random_uuid(), now() - $1::int * interval '1 day', 'sign_out', 'success' from generate_series(1, $2::int)`,
+					[daysAgo, n],
+				);
+			await seed(100, 3);
+			await seed(40, 5);
+			const before = (await pruning.events.list({ limit: 1000 })).events.length;
+
+			// As `authpg prune` runs it: from the options applyTo returned, which carry the retention.
+			const applied = pruning.applyTo({ emailAndPassword: { enabled: true } });
+			const counts = await prune(driver(), applied, { schema: NS, batchSize: 2 });
+			expect(counts.find((c) => c.table.endsWith('"authpg_event" (expired partitions)'))?.rows).toBe(3);
+			expect(counts.find((c) => c.table === `"${NS}"."authpg_event"`)).toEqual({
+				table: `"${NS}"."authpg_event"`,
+				rows: 5,
+				batches: 3,
+			});
+			expect((await pruning.events.list({ limit: 1000 })).events.length).toBe(before - 8);
+			const { rows } = await driver().query<{ name: string }>(
+				`select c.relname as "name" from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname in ($2, $3)`,
+				[NS, partition(old), ahead],
+			);
+			expect(rows.map((r) => r.name)).toEqual([ahead]);
+		});
+	});
+}

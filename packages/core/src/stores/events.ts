@@ -1,0 +1,269 @@
+/**
+ * The auth event log (`stores.events`): who signed in, from where and how,
+ * what failed and why, who revoked which session, which credential changed.
+ * Rows live in `authpg_event`, range-partitioned by month on `created_at`.
+ *
+ * `record` goes through the stores' driver, so it joins the transaction open
+ * in the async context (Better Auth's own, or `stores.transaction`): an event
+ * written beside its change commits or rolls back with it. Ids are UUIDv7
+ * made here, strictly increasing within a process, so events written in one
+ * transaction (same database time to the microsecond, or coarser on PGlite)
+ * still list in the order they happened; `created_at` is the database's clock.
+ */
+import { type RawBuilder, sql } from "kysely";
+import { compiler, statementName } from "../compiler.js";
+import type { Driver } from "../driver/contract.js";
+import { InvalidValueError, toQueryError } from "../errors.js";
+import { EVENT_TABLE } from "./tables.js";
+
+/** What happened. */
+export type AuthEventType =
+	| "user.created"
+	| "sign_in.succeeded"
+	| "sign_in.failed"
+	| "session.created"
+	| "sign_out"
+	| "session.revoked"
+	| "password.changed"
+	| "password.reset_requested"
+	| "password.reset_completed"
+	| "email.verified"
+	| "email.changed"
+	| "two_factor.enabled"
+	| "two_factor.disabled"
+	| "account.linked"
+	| "account.unlinked"
+	| "organization.member_added"
+	| "organization.member_removed"
+	| "organization.member_role_changed"
+	| "rate_limited";
+
+/** An event as it is written: everything but the id and the time, which the store assigns. */
+export interface AuthEventInput {
+	readonly type: AuthEventType;
+	readonly outcome: "success" | "failure";
+	/** The user the event is about. */
+	readonly userId?: string | null;
+	readonly sessionId?: string | null;
+	/** Who acted, when not the user themself (an admin revoking a session). */
+	readonly actorId?: string | null;
+	/** As Better Auth resolves it (`advanced.ipAddress`). */
+	readonly ipAddress?: string | null;
+	readonly userAgent?: string | null;
+	/** Small and never secret: a method, a reason, a scope. */
+	readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** An event as {@link EventStore.list} returns it. */
+export interface AuthEvent {
+	/** A UUIDv7: time-ordered. */
+	readonly id: string;
+	/** The database's clock when the event was written. */
+	readonly createdAt: Date;
+	readonly type: AuthEventType;
+	readonly outcome: "success" | "failure";
+	readonly userId: string | null;
+	readonly sessionId: string | null;
+	readonly actorId: string | null;
+	readonly ipAddress: string | null;
+	readonly userAgent: string | null;
+	readonly details: Record<string, unknown>;
+}
+
+/** Filters and page of {@link EventStore.list}. */
+export interface ListEventsOptions {
+	userId?: string;
+	/** One type or several. */
+	type?: AuthEventType | readonly AuthEventType[];
+	/** Events at or after this instant. */
+	since?: Date;
+	/** Events before this instant. */
+	until?: Date;
+	/** The `cursor` of the previous page. */
+	cursor?: string;
+	/** Events per page, 1 to 1 000. Default 50. */
+	limit?: number;
+}
+
+/** One page of events, newest first. */
+export interface EventPage {
+	readonly events: AuthEvent[];
+	/** Pass as `cursor` for the next (older) page; `null` on the last page. */
+	readonly cursor: string | null;
+}
+
+/** The event log. */
+export interface EventStore {
+	/**
+	 * Write events in one statement, in the transaction open in the current
+	 * async context if there is one. Internal: `stores.applyTo` wires it.
+	 */
+	record(events: readonly AuthEventInput[]): Promise<void>;
+	/** Events newest first, keyset-paginated on (`created_at`, `id`). Writes nothing. */
+	list(options?: ListEventsOptions): Promise<EventPage>;
+}
+
+/** Options of {@link eventStore}. */
+export interface EventStoreOptions {
+	/** Postgres schema holding `authpg_event`. Default `public`. */
+	schema?: string;
+}
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * A UUIDv7 source (RFC 9562): 48 bits of Unix milliseconds, then a 74-bit
+ * tail that is random on each new millisecond and incremented within one
+ * (or when the clock steps back), so ids from one process strictly increase.
+ */
+export function uuidv7Source(now: () => number = Date.now): () => string {
+	let lastMs = -1;
+	let tail = 0n;
+	const TAIL_BITS = 74n;
+	const MAX_TAIL = (1n << TAIL_BITS) - 1n;
+	return () => {
+		let ms = now();
+		if (ms > lastMs) {
+			const random = crypto.getRandomValues(new Uint8Array(10));
+			// The top bit stays clear so a millisecond has room for 2^73 increments.
+			tail = BigInt(`0x${hex(random)}`) & (MAX_TAIL >> 1n);
+			lastMs = ms;
+		} else {
+			ms = lastMs;
+			tail++;
+			if (tail > MAX_TAIL) {
+				lastMs = ++ms;
+				tail = 0n;
+			}
+		}
+		const randA = Number(tail >> 62n); // 12 bits
+		const randB = tail & ((1n << 62n) - 1n);
+		const timeHex = ms.toString(16).padStart(12, "0");
+		const a = (0x7000 | randA).toString(16).padStart(4, "0");
+		const b = (randB | (0b10n << 62n)).toString(16).padStart(16, "0");
+		return `${timeHex.slice(0, 8)}-${timeHex.slice(8)}-${a}-${b.slice(0, 4)}-${b.slice(4)}`;
+	};
+}
+
+const CURSOR =
+	/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+function encodeCursor(at: string, id: string): string {
+	return btoa(`${at}|${id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+	let text = "";
+	try {
+		text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+	} catch {
+		// Reported below, as any malformed cursor.
+	}
+	const match = CURSOR.exec(text);
+	if (!match) throw new InvalidValueError("events.list: `cursor` is not a cursor this store returned.");
+	return [match[1]!, match[2]!];
+}
+
+interface EventRow {
+	id: string;
+	created_at: Date;
+	at: string;
+	type: AuthEventType;
+	outcome: "success" | "failure";
+	user_id: string | null;
+	session_id: string | null;
+	actor_id: string | null;
+	ip_address: string | null;
+	user_agent: string | null;
+	details: Record<string, unknown> | string;
+}
+
+/** The event log in `authpg_event` (created by the migration planner). */
+export function eventStore(driver: Driver, options: EventStoreOptions = {}): EventStore {
+	const table = sql.id(options.schema ?? "public", EVENT_TABLE);
+	const nextId = uuidv7Source();
+	// One statement for any number of events: parallel arrays, unnested. The
+	// database's clock, read once, stamps the batch; the ids order it.
+	const insert =
+		sql`insert into ${table} ("id", "created_at", "type", "outcome", "user_id", "session_id", "actor_id", "ip_address", "user_agent", "details")
+		select e.id::uuid, (select clock_timestamp()), e.type, e.outcome, e.user_id, e.session_id, e.actor_id, e.ip_address, e.user_agent, e.details::jsonb
+		  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+		       as e(id, type, outcome, user_id, session_id, actor_id, ip_address, user_agent, details)`.compile(
+			compiler,
+		).sql;
+	const insertName = statementName(insert);
+
+	return {
+		async record(events) {
+			if (events.length === 0) return;
+			const columns: (string | null)[][] = Array.from({ length: 9 }, () => []);
+			for (const event of events) {
+				const row = [
+					nextId(),
+					event.type,
+					event.outcome,
+					event.userId ?? null,
+					event.sessionId ?? null,
+					event.actorId ?? null,
+					event.ipAddress || null,
+					event.userAgent || null,
+					JSON.stringify(event.details ?? {}),
+				];
+				for (const [i, value] of row.entries()) columns[i]!.push(value);
+			}
+			try {
+				await driver.query(insert, columns, { name: insertName });
+			} catch (error) {
+				throw toQueryError("events record", EVENT_TABLE, error);
+			}
+		},
+
+		async list(listOptions = {}) {
+			const limit = Math.floor(listOptions.limit ?? 50);
+			if (!(limit >= 1 && limit <= 1000)) throw new InvalidValueError("events.list: `limit` must be 1 to 1000.");
+			const conditions: RawBuilder<unknown>[] = [];
+			if (listOptions.userId !== undefined) conditions.push(sql`"user_id" = ${listOptions.userId}`);
+			if (listOptions.type !== undefined) {
+				const types = typeof listOptions.type === "string" ? [listOptions.type] : [...listOptions.type];
+				conditions.push(types.length === 1 ? sql`"type" = ${types[0]}` : sql`"type" = any(${types}::text[])`);
+			}
+			if (listOptions.since) conditions.push(sql`"created_at" >= ${listOptions.since.toISOString()}::timestamptz`);
+			if (listOptions.until) conditions.push(sql`"created_at" < ${listOptions.until.toISOString()}::timestamptz`);
+			if (listOptions.cursor !== undefined) {
+				const [at, id] = decodeCursor(listOptions.cursor);
+				conditions.push(sql`("created_at", "id") < (${at}::timestamptz, ${id}::uuid)`);
+			}
+			const where = conditions.length ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+			// One row more than the page tells whether there is a next page.
+			const query = sql`select "id"::text as "id", "created_at",
+					to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "at",
+					"type", "outcome", "user_id", "session_id", "actor_id", "ip_address", "user_agent", "details"
+				from ${table} ${where}
+				order by "created_at" desc, "id" desc
+				limit ${limit + 1}`.compile(compiler);
+			let rows: EventRow[];
+			try {
+				({ rows } = await driver.query<EventRow>(query.sql, query.parameters, { name: statementName(query.sql) }));
+			} catch (error) {
+				throw toQueryError("events list", EVENT_TABLE, error);
+			}
+			const page = rows.slice(0, limit);
+			const last = page[page.length - 1];
+			return {
+				events: page.map((row) => ({
+					id: row.id,
+					createdAt: row.created_at,
+					type: row.type,
+					outcome: row.outcome,
+					userId: row.user_id,
+					sessionId: row.session_id,
+					actorId: row.actor_id,
+					ipAddress: row.ip_address,
+					userAgent: row.user_agent,
+					details: typeof row.details === "string" ? JSON.parse(row.details) : row.details,
+				})),
+				cursor: rows.length > limit && last ? encodeCursor(last.at, last.id) : null,
+			};
+		},
+	};
+}
