@@ -62,7 +62,7 @@ const CELLS = [
 			"@authpg/cli",
 		],
 	},
-	{ name: "node-22", node: "22", peers: "latest", packages: ["@authpg/core", "@authpg/pglite"] },
+	{ name: "node-22", node: "22", peers: "latest", packages: ["@authpg/core"] },
 ];
 
 const args = process.argv.slice(2);
