@@ -147,7 +147,8 @@ export function faultsSuite(target: FaultTarget, context: FaultContext) {
 				expect(error).toMatchObject({ code: "CONNECTION_FAILED" });
 				expect((error as Error).message).toMatch(/^update on "user" failed: .*connection/i);
 				await admin.query("rollback");
-				expect(await pidsOf(admin, app)).not.toContain(pid);
+				// The client hears the FATAL before the backend has exited: its pg_stat_activity row goes a moment later.
+				await until(async () => ((await pidsOf(admin, app)).includes(pid!) ? undefined : true), "the kill");
 				const found = await adapter.findOne<{ name: string }>({ model: "user", where });
 				expect(found?.name).toBe(created.name);
 				const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
