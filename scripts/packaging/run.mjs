@@ -11,6 +11,9 @@
  * (`@authpg/conformance`), and stops after the imports and the binary's `--version`: what old
  * peers break first is an application's import (pg before 8.15 had no named ESM exports).
  * `--keep` leaves the scratch directory in place (it is kept anyway when a step fails).
+ * `--node <major>` runs all of it under that Node (fetched from the npm registry as the matrix does):
+ * the peers are the newest that Node may run, so under Node 24 the app gets vitest 5 and Kysely 0.29,
+ * which ask for Node 22, where under Node 20 it gets vitest 4 and Kysely 0.28.
  *
  * The test database: `startTestDatabase` of the installed `@authpg/conformance` (so the kit is
  * tried as installed too): a fresh database on the server `AUTHPG_TEST_DATABASE_URL` names, else an
@@ -22,6 +25,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { nodeBinary } from "../node-binary.mjs";
 import { packAll, publishablePackages, root } from "../pack.mjs";
 import { declaredPeers, resolvePeers } from "./peers.mjs";
 
@@ -29,6 +33,19 @@ const args = process.argv.slice(2);
 const pick = args.includes("--peers") ? args[args.indexOf("--peers") + 1] : "highest";
 if (pick !== "highest" && pick !== "lowest") throw new Error(`--peers takes highest or lowest, not ${pick}`);
 const full = pick === "highest";
+
+if (args.includes("--node")) {
+	const node = nodeBinary(args[args.indexOf("--node") + 1]);
+	if (node !== process.execPath) {
+		// Again under that Node, first on PATH so that npm, npx and tsc run on it too.
+		const rest = args.filter((_, i) => i !== args.indexOf("--node") && i !== args.indexOf("--node") + 1);
+		const again = spawnSync(node, [fileURLToPath(import.meta.url), ...rest], {
+			stdio: "inherit",
+			env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+		});
+		process.exit(again.status ?? 1);
+	}
+}
 
 const started = Date.now();
 const log = (message) => console.log(`[packaging] ${message}`);
@@ -64,7 +81,7 @@ const app = join(work, "app");
 let failed = true;
 let database;
 try {
-	log(`scratch directory ${work}; peers: ${pick} version in range`);
+	log(`scratch directory ${work}; Node ${process.version}; peers: ${pick} version in range for it`);
 
 	let packages = [];
 	await step("pack every publishable package (pnpm pack; prepack builds)", () => {

@@ -67,6 +67,17 @@ const ISOLATION: Record<string, string> = {
 /** Every value as the text Postgres sent: the client does the parsing. */
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
+/**
+ * node-postgres before 8.15 has no `queryMode` and sends a parameterless text with the simple
+ * protocol, which runs several statements (the version matrix's lowest cell pins pg 8.11 for the
+ * whole workspace, this endpoint included). There, a named statement forces the extended protocol;
+ * it is deallocated after its one use, so that no plan outlives a migration that changes a table.
+ */
+const HAS_QUERY_MODE =
+	(new pg.Query({ text: "", queryMode: "extended" } as pg.QueryConfig) as { queryMode?: string }).queryMode ===
+	"extended";
+let statements = 0;
+
 class RequestError extends Error {}
 
 /** Start an endpoint on a free port of 127.0.0.1. */
@@ -153,13 +164,17 @@ export async function startNeonHttpEndpoint(): Promise<NeonHttpEndpoint> {
 
 async function runStatement(client: pg.PoolClient, statement: Statement, arrayMode: boolean) {
 	if (typeof statement?.query !== "string") throw new RequestError("query (a string) expected");
-	const result = await client.query({
-		text: statement.query,
-		values: statement.params ?? [],
-		types: RAW_TEXT,
-		rowMode: arrayMode ? "array" : undefined,
-		queryMode: "extended",
-	} as pg.QueryConfig);
+	const name = HAS_QUERY_MODE ? undefined : `authpg-neon-http-${++statements}`;
+	const result = await client
+		.query({
+			text: statement.query,
+			values: statement.params ?? [],
+			types: RAW_TEXT,
+			rowMode: arrayMode ? "array" : undefined,
+			queryMode: "extended",
+			name,
+		} as pg.QueryConfig)
+		.finally(() => (name ? client.query(`deallocate "${name}"`).catch(() => {}) : undefined));
 	return {
 		command: result.command,
 		rowCount: result.rowCount,
