@@ -9,3 +9,5 @@ export const BETTER_AUTH_JOINS = "better-auth-joins";
 export const NEON_WS = "neon-ws";
 export const NEON_HTTP = "neon-http";
 export const PGLITE = "pglite";
+/** `@authpg/pool` with one streaming replica of the bench database: run only when named in `--subjects`. */
+export const POOL_REPLICA = "pool-replica";

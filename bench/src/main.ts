@@ -18,7 +18,7 @@ import type { BetterAuthOptions } from "@better-auth/core";
 import pg from "pg";
 import { chartSvg } from "./chart.js";
 import { openBenchDatabase } from "./database.js";
-import { PGLITE } from "./keys.js";
+import { PGLITE, POOL_REPLICA } from "./keys.js";
 import { operations } from "./operations.js";
 import { openPgliteDatabase, type PgliteDatabase } from "./pglite-database.js";
 import { Progress } from "./progress.js";
@@ -34,7 +34,7 @@ import {
 } from "./report.js";
 import { runSchedule, type Schedule } from "./run.js";
 import { seed } from "./seed.js";
-import { createSubjects, SUBJECT_KEYS, type Subject } from "./subjects.js";
+import { createSubjects, OPT_IN_SUBJECT_KEYS, SUBJECT_KEYS, type Subject } from "./subjects.js";
 
 const HELP = `pnpm bench [options]
 
@@ -47,10 +47,14 @@ const HELP = `pnpm bench [options]
   --operations <list>  only these operations (keys as in results/latest.json), comma-separated; writes no files
   --subjects <list>    only these subjects (keys), comma-separated; ratios need floor and better-auth; writes no files
                        keys: ${SUBJECT_KEYS.join(", ")}
+                       (${OPT_IN_SUBJECT_KEYS.join(", ")}: only when named here; see bench/README.md)
   --readme             also rewrite the generated tables in README.md's Performance section
 
 Environment: AUTHPG_BENCH_DATABASE_URL names a server (role with CREATEDB) to use instead of an
-embedded PostgreSQL; the benchmark creates its own database there and drops it afterwards.`;
+embedded PostgreSQL; the benchmark creates its own database there and drops it afterwards.
+AUTHPG_BENCH_REPLICA_URL names a streaming replica of that server, for pool-replica; without it
+(and without AUTHPG_BENCH_DATABASE_URL) pool-replica runs on an embedded primary and a replica the
+test harness builds.`;
 
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
 const repoDir = join(benchDir, "..");
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
 		concurrency: (values.concurrency ?? "1,16").split(",").map((c) => positive(c, 1, "--concurrency")),
 	};
 	const users = positive(values.users, 10_000, "--users");
-	const wanted = values.subjects?.split(",") ?? [...SUBJECT_KEYS];
+	const wanted = values.subjects?.split(",") ?? SUBJECT_KEYS.filter((key) => !OPT_IN_SUBJECT_KEYS.includes(key));
 	const unknown = wanted.filter((key) => !(SUBJECT_KEYS as readonly string[]).includes(key));
 	if (unknown.length) throw new Error(`no such subject: ${unknown.join(", ")}; known: ${SUBJECT_KEYS.join(", ")}`);
 	const poolMax = Math.max(...schedule.concurrency);
@@ -98,8 +102,10 @@ async function main(): Promise<void> {
 
 	progress.log(quick ? "quick run: every operation briefly; figures are not meaningful" : "full run");
 	progress.status("starting PostgreSQL…");
-	const database = await openBenchDatabase();
+	const database = await openBenchDatabase({ replica: wanted.includes(POOL_REPLICA) });
 	progress.log(`PostgreSQL (${database.source}): ${database.serverVersion.split(" on ")[0]}`);
+	if (database.replicaUrl) progress.log("with a streaming replica of the bench database, for pool-replica");
+	else if (database.noReplica) progress.log(`no replica: ${database.noReplica}`);
 	const admin = new pg.Client({ connectionString: database.url });
 	const subjects: Subject[] = [];
 	let pglite: PgliteDatabase | undefined;
@@ -137,7 +143,11 @@ async function main(): Promise<void> {
 
 		progress.status("building the subjects…");
 		subjects.push(
-			...(await createSubjects({ url: database.url, poolMax, options, pglite }, (line) => progress.log(line), wanted)),
+			...(await createSubjects(
+				{ url: database.url, poolMax, options, pglite, replicaUrl: database.replicaUrl },
+				(line) => progress.log(line),
+				wanted,
+			)),
 		);
 		progress.log(`subjects: ${subjects.map((s) => s.label).join(", ")}`);
 		await warnIfTooFewConnections(admin, subjects, poolMax, (line) => progress.log(line));

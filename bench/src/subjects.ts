@@ -23,7 +23,16 @@ import { type AuthInstance, adapterTarget } from "./adapter-target.js";
 import * as drizzleSchema from "./drizzle-schema.js";
 import { floorTarget } from "./floor.js";
 import { postgresJsFloorTarget } from "./floor-postgres-js.js";
-import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS, NEON_HTTP, NEON_WS, PGLITE } from "./keys.js";
+import {
+	BETTER_AUTH,
+	BETTER_AUTH_JOINS,
+	FLOOR,
+	FLOOR_POSTGRES_JS,
+	NEON_HTTP,
+	NEON_WS,
+	PGLITE,
+	POOL_REPLICA,
+} from "./keys.js";
 import { type NeonLocalProcess, startNeonLocalProcess } from "./neon-local.js";
 import type { PgliteDatabase } from "./pglite-database.js";
 import { RoundTrips } from "./round-trips.js";
@@ -62,6 +71,8 @@ export interface SubjectSettings {
 	options: BetterAuthOptions;
 	/** The PGlite subject's own database, migrated and seeded; without it there is no PGlite subject. */
 	pglite?: PgliteDatabase;
+	/** A streaming replica of the bench database (its URL); without it there is no `pool-replica` subject. */
+	replicaUrl?: string;
 }
 
 type Stores = ReturnType<typeof fromPool>;
@@ -79,7 +90,14 @@ export const SUBJECT_KEYS = [
 	BETTER_AUTH,
 	BETTER_AUTH_JOINS,
 	"drizzle",
+	POOL_REPLICA,
 ] as const;
+
+/**
+ * Subjects a run includes only when `--subjects` names them: `pool-replica` needs a replica of the
+ * bench database, which the default run neither has nor builds, so default runs stay as they were.
+ */
+export const OPT_IN_SUBJECT_KEYS: readonly string[] = [POOL_REPLICA];
 
 /**
  * Build the subjects named in `wanted` (default: all) that can run here; a
@@ -88,7 +106,7 @@ export const SUBJECT_KEYS = [
 export async function createSubjects(
 	settings: SubjectSettings,
 	log: (line: string) => void,
-	wanted: readonly string[] = SUBJECT_KEYS,
+	wanted: readonly string[] = SUBJECT_KEYS.filter((key) => !OPT_IN_SUBJECT_KEYS.includes(key)),
 ): Promise<Subject[]> {
 	const subjects: Subject[] = [];
 	const want = (key: string) => wanted.includes(key);
@@ -113,6 +131,10 @@ export async function createSubjects(
 	if (want(BETTER_AUTH)) subjects.push(await betterAuthKysely(settings));
 	if (want(BETTER_AUTH_JOINS)) subjects.push(await betterAuthKyselyJoins(settings));
 	if (want("drizzle")) subjects.push(await betterAuthDrizzle(settings));
+	if (want(POOL_REPLICA)) {
+		if (settings.replicaUrl) subjects.push(await authpgPoolReplica(settings, settings.replicaUrl));
+		else log(`${POOL_REPLICA}: skipped (no replica of the bench database)`);
+	}
 	return subjects;
 }
 
@@ -235,6 +257,54 @@ async function authpgPool(settings: SubjectSettings): Promise<Subject> {
 			await pool.end();
 		},
 	};
+}
+
+/**
+ * `@authpg/pool` with one read replica: `fromPool(pool, { replicas: [replicaPool] })`, as an
+ * application owning both pools would. Built only once a marked read has landed on the replica
+ * (before the first lag probe reports, reads stay on the primary) and the replica has replayed the
+ * seed, so every measured read is a replica read unless the replica falls behind the 5 s bound.
+ */
+async function authpgPoolReplica(settings: SubjectSettings, replicaUrl: string): Promise<Subject> {
+	const roundTrips = new RoundTrips();
+	const pool = newPool(settings, roundTrips);
+	const replica = new pg.Pool({ connectionString: replicaUrl, max: settings.poolMax });
+	replica.on("error", () => {});
+	roundTrips.watchPool(replica);
+	const stores = fromPool(pool, { replicas: [replica] });
+	await untilReplicaServes(stores, pool);
+	const { options, rateLimit } = authpgOptions(stores, settings);
+	return {
+		key: POOL_REPLICA,
+		label: "@authpg/pool + 1 replica",
+		description:
+			"fromPool(new pg.Pool(), { replicas: [new pg.Pool()] }): findOne/findMany/count on a streaming replica of the bench database (on the same machine), everything else on the primary.",
+		rateLimitStorage: rateLimit,
+		target: await adapterTarget(auth(options)),
+		roundTrips,
+		ownFloor: FLOOR,
+		async close() {
+			await stores.close();
+			await Promise.all([pool.end(), replica.end()]);
+		},
+	};
+}
+
+/** Wait until marked reads land on the replica and it has replayed everything the primary has written. */
+async function untilReplicaServes(stores: Stores, primary: pg.Pool): Promise<void> {
+	const read = { read: { model: "session", single: false } };
+	const deadline = Date.now() + 60_000;
+	const { rows } = await primary.query<{ lsn: string }>("select pg_current_wal_insert_lsn()::text as lsn");
+	for (;;) {
+		const { rows: where } = await stores.driver.query<{ replica: boolean; replayed: boolean }>(
+			"select pg_is_in_recovery() as replica, coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as replayed",
+			[rows[0]?.lsn],
+			read,
+		);
+		if (where[0]?.replica && where[0].replayed) return;
+		if (Date.now() > deadline) throw new Error(`${POOL_REPLICA}: reads never reached a caught-up replica`);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
 }
 
 async function authpgNodePostgres(settings: SubjectSettings): Promise<Subject> {

@@ -80,6 +80,7 @@ export {
 	eventStore,
 	type ListEventsOptions,
 } from "./stores/events.js";
+export { PrimaryReadsUnsupportedError } from "./stores/primary-reads.js";
 export {
 	type PruneCount,
 	type PruneOptions,

@@ -145,6 +145,25 @@ export interface CreateNeonDriverOptions extends NeonDriverOptions {
 }
 
 /**
+ * A driver for a read replica at `connectionString`, owning its connections:
+ * statements over HTTP (`neon()`), or over a WebSocket `Pool` created on the
+ * first statement when `statements` is `"websocket"`. No transactions, and
+ * no warning about them: a routing driver sends every transaction to the
+ * primary, so a replica never runs one.
+ */
+export function createReplicaDriver(connectionString: string, options: CreateNeonDriverOptions = {}): Driver {
+	const { webSocket: _webSocket, pool: poolConfig, ...driverOptions } = options;
+	if (driverOptions.statements !== "websocket") return neonDriver({ sql: neon(connectionString) }, driverOptions);
+	const createPool = () => {
+		const pool = new Pool({ ...poolConfig, connectionString });
+		// As the primary's: an idle client's lost connection must not crash the process.
+		pool.on("error", () => {});
+		return pool;
+	};
+	return neonDriver({ pool: createPool, ownsPool: true }, driverOptions);
+}
+
+/**
  * A driver for `connectionString` that owns its connections: a `neon()`
  * query function (no I/O until a statement runs) and, unless `webSocket` is
  * `false`, a WebSocket `Pool` created when the first transaction runs.

@@ -1,8 +1,17 @@
-import { type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
+import {
+	type Driver,
+	type ReplicaOptions,
+	type Stores,
+	type StoresOptions,
+	sharedDriver,
+	storesFor,
+	withReplicas,
+} from "@authpg/core/driver";
 import type { Pool } from "@neondatabase/serverless";
 import {
 	type CreateNeonDriverOptions,
 	createDriver,
+	createReplicaDriver,
 	type NeonConnections,
 	type NeonDriverOptions,
 	neonDriver,
@@ -12,10 +21,11 @@ import {
 } from "./driver.js";
 import type { NeonSql } from "./http.js";
 
-export type { Stores, StoresOptions };
+export type { ReplicaOptions, Stores, StoresOptions };
 export {
 	type CreateNeonDriverOptions,
 	createDriver,
+	createReplicaDriver,
 	type NeonConnections,
 	type NeonDriverOptions,
 	type NeonSql,
@@ -25,9 +35,20 @@ export {
 };
 
 /** Configuration of {@link createStores}. */
-export interface NeonStoresConfig extends StoresOptions, CreateNeonDriverOptions {
+export interface NeonStoresConfig extends StoresOptions, CreateNeonDriverOptions, ReplicaOptions {
 	/** `postgresql://…` of a Neon database (pooled or direct; see the guide). */
 	connectionString: string;
+	/**
+	 * Connection strings of read replicas (Neon read replicas are compute
+	 * endpoints of their own, each with its own connection string). Each gets
+	 * the same transport as the primary (`statements`: HTTP by default, or a
+	 * WebSocket `Pool` with the same `pool` options), owned by these stores.
+	 * `findOne`, `findMany` and `count` outside transactions go to a healthy
+	 * one; every write, transaction and store to the primary. See
+	 * `replicatedDriver` in `@authpg/core/driver` for the routing,
+	 * read-your-writes and lag rules.
+	 */
+	replicas?: readonly string[];
 }
 
 /**
@@ -41,10 +62,30 @@ export interface NeonStoresConfig extends StoresOptions, CreateNeonDriverOptions
  * const stores = createStores({ connectionString: process.env.DATABASE_URL! });
  * export const auth = betterAuth(stores.applyTo({ emailAndPassword: { enabled: true } }));
  * ```
+ *
+ * @example With a Neon read replica
+ * ```ts
+ * const stores = createStores({
+ *   connectionString: process.env.DATABASE_URL!,
+ *   replicas: [process.env.DATABASE_REPLICA_URL!],
+ * });
+ * ```
  */
 export function createStores(config: NeonStoresConfig): Stores {
-	const { connectionString, statements, preparedStatements, maxPreparedStatements, webSocket, pool, ...storesOptions } =
-		config;
+	const {
+		connectionString,
+		statements,
+		preparedStatements,
+		maxPreparedStatements,
+		webSocket,
+		pool,
+		replicas = [],
+		maxReplicaLag,
+		replicaHealthInterval,
+		replicaReads,
+		...storesOptions
+	} = config;
+	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
 	const driverOptions: CreateNeonDriverOptions = {
 		statements,
 		preparedStatements,
@@ -55,18 +96,33 @@ export function createStores(config: NeonStoresConfig): Stores {
 	if (typeof connectionString !== "string" || connectionString === "") {
 		throw new TypeError("@authpg/neon: createStores needs a connectionString.");
 	}
-	const { driver, release } = sharedDriver(`neon\u0000${JSON.stringify([connectionString, driverOptions])}`, () =>
-		createDriver(connectionString, driverOptions),
+	if (replicas.some((replica) => typeof replica !== "string" || replica === "")) {
+		throw new TypeError("@authpg/neon: every entry of replicas must be a connection string.");
+	}
+	const key = JSON.stringify([connectionString, driverOptions, replicas, replicaOptions]);
+	const { driver, release } = sharedDriver(`neon\u0000${key}`, () =>
+		withReplicas(
+			createDriver(connectionString, driverOptions),
+			replicas.map((replica) => createReplicaDriver(replica, driverOptions)),
+			replicaOptions,
+		),
 	);
 	return storesFor(driver, storesOptions, release);
 }
 
 /** Options of {@link fromClient}. */
-export interface NeonFromClientOptions extends StoresOptions, NeonDriverOptions {
+export interface NeonFromClientOptions extends StoresOptions, NeonDriverOptions, ReplicaOptions {
 	/** The application's WebSocket `Pool`, for transactions. Required unless `webSocket` is `false`. */
 	pool?: Pool;
 	/** `false` (with no `pool`): run without transactions, over HTTP only. */
 	webSocket?: boolean;
+	/**
+	 * Read replicas the application owns (`close()` leaves them open): a
+	 * `neon()` query function of a replica's connection string, whose reads go
+	 * over HTTP, or a WebSocket `Pool` of one, whose reads go over WebSocket.
+	 * See {@link NeonStoresConfig.replicas}.
+	 */
+	replicas?: readonly (NeonSql | Pool)[];
 }
 
 /**
@@ -74,7 +130,18 @@ export interface NeonFromClientOptions extends StoresOptions, NeonDriverOptions 
  * application owns; `close()` leaves them open.
  */
 export function fromClient(sql: NeonSql, options: NeonFromClientOptions = {}): Stores {
-	const { statements, preparedStatements, maxPreparedStatements, pool, webSocket, ...storesOptions } = options;
+	const {
+		statements,
+		preparedStatements,
+		maxPreparedStatements,
+		pool,
+		webSocket,
+		replicas = [],
+		maxReplicaLag,
+		replicaHealthInterval,
+		replicaReads,
+		...storesOptions
+	} = options;
 	const driverOptions: NeonDriverOptions = { statements, preparedStatements, maxPreparedStatements };
 	if (!pool && webSocket !== false) {
 		throw new TypeError(
@@ -84,6 +151,15 @@ export function fromClient(sql: NeonSql, options: NeonFromClientOptions = {}): S
 	if (pool && webSocket === false)
 		throw new TypeError("@authpg/neon: a pool was given together with webSocket: false.");
 	if (!pool) warnNoTransactions();
-	const driver = neonDriver({ sql, pool, ownsPool: false }, driverOptions);
+	const driver: Driver = withReplicas(
+		neonDriver({ sql, pool, ownsPool: false }, driverOptions),
+		replicas.map((replica) =>
+			// A neon() query function is a function; a Pool is not.
+			typeof replica === "function"
+				? neonDriver({ sql: replica }, { ...driverOptions, statements: "http" })
+				: neonDriver({ pool: replica, ownsPool: false }, { ...driverOptions, statements: "websocket" }),
+		),
+		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

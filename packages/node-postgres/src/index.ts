@@ -1,4 +1,12 @@
-import { type Driver, type Stores, type StoresOptions, sharedDriver, storesFor } from "@authpg/core/driver";
+import {
+	type Driver,
+	type ReplicaOptions,
+	type Stores,
+	type StoresOptions,
+	sharedDriver,
+	storesFor,
+	withReplicas,
+} from "@authpg/core/driver";
 import type { Client, ClientConfig } from "pg";
 import {
 	type CreateNodePostgresDriverOptions,
@@ -7,28 +15,74 @@ import {
 	nodePostgresDriver,
 } from "./driver.js";
 
-export type { Stores, StoresOptions };
+export type { ReplicaOptions, Stores, StoresOptions };
 export { type CreateNodePostgresDriverOptions, createDriver, type NodePostgresDriverOptions, nodePostgresDriver };
 
 /** Configuration of {@link createStores}. */
-export interface NodePostgresStoresConfig extends StoresOptions, CreateNodePostgresDriverOptions {
+export interface NodePostgresStoresConfig extends StoresOptions, CreateNodePostgresDriverOptions, ReplicaOptions {
 	/** `postgres://…`; or give `client` options instead. */
 	connectionString?: string;
 	/** `pg.Client` options; `connectionString` wins when both are given. */
 	client?: ClientConfig;
+	/**
+	 * Read replicas of the primary: a connection string, or `pg.Client`
+	 * options, each (one client per replica, owned by these stores, its
+	 * statements queued on it as the primary's are). `findOne`, `findMany` and
+	 * `count` outside transactions go to a healthy one; every write,
+	 * transaction and store to the primary. See `replicatedDriver` in
+	 * `@authpg/core/driver` for the routing, read-your-writes and lag rules.
+	 */
+	replicas?: readonly (string | ClientConfig)[];
+}
+
+/** Options of {@link fromClient}. */
+export interface NodePostgresFromClientOptions
+	extends StoresOptions,
+		Omit<NodePostgresDriverOptions, "ownsClient">,
+		ReplicaOptions {
+	/**
+	 * `pg.Client`s of read replicas the application owns (`close()` leaves
+	 * them open); see {@link NodePostgresStoresConfig.replicas}.
+	 */
+	replicas?: readonly Client[];
 }
 
 /**
  * Stores over one `pg.Client` these stores own. Synchronous and lazy: the
  * client connects on the first query. Statements are queued on the one
- * connection, and a transaction holds it until it ends. `close()` ends it.
+ * connection, and a transaction holds it until it ends. `close()` ends it
+ * (and the replicas' clients).
+ *
+ * @example With a read replica
+ * ```ts
+ * const stores = createStores({
+ *   connectionString: process.env.DATABASE_URL,
+ *   replicas: [process.env.REPLICA_URL!],
+ * });
+ * ```
  */
 export function createStores(config: NodePostgresStoresConfig = {}): Stores {
-	const { connectionString, client, preparedStatements, maxPreparedStatements, ...storesOptions } = config;
+	const {
+		connectionString,
+		client,
+		preparedStatements,
+		maxPreparedStatements,
+		replicas = [],
+		maxReplicaLag,
+		replicaHealthInterval,
+		replicaReads,
+		...storesOptions
+	} = config;
 	const driverOptions: CreateNodePostgresDriverOptions = { preparedStatements, maxPreparedStatements };
+	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
 	const clientConfig: ClientConfig = { ...client, ...(connectionString ? { connectionString } : {}) };
-	const { driver, release } = sharedDriver(`node-postgres\u0000${JSON.stringify([clientConfig, driverOptions])}`, () =>
-		createDriver(clientConfig, driverOptions),
+	const key = JSON.stringify([clientConfig, driverOptions, replicas, replicaOptions]);
+	const { driver, release } = sharedDriver(`node-postgres\u0000${key}`, () =>
+		withReplicas(
+			createDriver(clientConfig, driverOptions),
+			replicas.map((replica) => createDriver(replica, driverOptions)),
+			replicaOptions,
+		),
 	);
 	return storesFor(driver, storesOptions, release);
 }
@@ -38,11 +92,21 @@ export function createStores(config: NodePostgresStoresConfig = {}): Stores {
  * leaves it open. Route every query of that client through these stores (or
  * `stores.kysely`) while they are in use: the driver queues statements itself.
  */
-export function fromClient(
-	client: Client,
-	options: StoresOptions & Omit<NodePostgresDriverOptions, "ownsClient"> = {},
-): Stores {
-	const { preparedStatements, maxPreparedStatements, ...storesOptions } = options;
-	const driver: Driver = nodePostgresDriver(client, { preparedStatements, maxPreparedStatements });
+export function fromClient(client: Client, options: NodePostgresFromClientOptions = {}): Stores {
+	const {
+		preparedStatements,
+		maxPreparedStatements,
+		replicas = [],
+		maxReplicaLag,
+		replicaHealthInterval,
+		replicaReads,
+		...storesOptions
+	} = options;
+	const driverOptions = { preparedStatements, maxPreparedStatements };
+	const driver: Driver = withReplicas(
+		nodePostgresDriver(client, driverOptions),
+		replicas.map((replica) => nodePostgresDriver(replica, driverOptions)),
+		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

@@ -13,6 +13,7 @@ import type { Driver, QueryOptions, QueryResult } from "../driver/contract.js";
 import { kyselyDialect } from "../driver/kysely-dialect.js";
 import { TransactionContext } from "../driver/transaction-context.js";
 import { AuthpgError } from "../errors.js";
+import { readsFromPrimary, runOnPrimary, unmarked } from "./primary-reads.js";
 
 /** What the callback of `stores.transaction` receives. */
 export interface CallerTransaction {
@@ -94,7 +95,11 @@ export function joinCallerTransactions(driver: Driver): Driver {
 		name: driver.name,
 		capabilities: driver.capabilities,
 		query<R>(sql: string, params: readonly unknown[], opts?: QueryOptions) {
-			return (currentOf(driver) ?? driver).query<R>(sql, params, opts);
+			const tx = currentOf(driver);
+			if (tx) return tx.query<R>(sql, params, opts);
+			// Inside `stores.readFromPrimary`, a read loses its mark, and an unmarked statement runs on the primary.
+			if (opts?.read && readsFromPrimary(driver)) return driver.query<R>(sql, params, unmarked(opts));
+			return driver.query<R>(sql, params, opts);
 		},
 		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
 			const outer = currentOf(driver) ?? driver;
@@ -133,6 +138,16 @@ export async function runCallerTransaction<T>(driver: Driver, fn: (tx: CallerTra
 	}
 	const outer = currentOf(base) ?? base;
 	return outer.transaction((tx) => context.run(tx, () => fn(callerTransaction(tx))));
+}
+
+/**
+ * Run `fn` with every read made through stores over `driver` (Better Auth's
+ * adapter included) sent to the primary.
+ *
+ * @throws {PrimaryReadsUnsupportedError} where the runtime has no AsyncLocalStorage.
+ */
+export function runReadingFromPrimary<T>(driver: Driver, fn: () => Promise<T>): Promise<T> {
+	return runOnPrimary(unjoined(driver), fn);
 }
 
 /** Whether a transaction on `driver` is open in the current async context (so a statement through it joins). */

@@ -12,7 +12,12 @@ import { type KeyStore, KeystoreNotConfiguredError, keyStore } from "../keystore
 import { type ApplyOptions, applyMigrations } from "../migrations/apply.js";
 import type { MigrationPlan } from "../migrations/plan.js";
 import type { SchemaOptions } from "../model.js";
-import { type CallerTransaction, joinCallerTransactions, runCallerTransaction } from "./caller-transaction.js";
+import {
+	type CallerTransaction,
+	joinCallerTransactions,
+	runCallerTransaction,
+	runReadingFromPrimary,
+} from "./caller-transaction.js";
 import { eventsPlugin, withEvents, withRateLimitEvents } from "./event-wiring.js";
 import { type EventStore, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
@@ -112,6 +117,23 @@ export interface Stores {
 	 * @throws {CallerTransactionNotSupportedByDriverError} on a driver without interactive transactions.
 	 */
 	transaction<T>(fn: (tx: CallerTransaction) => Promise<T>): Promise<T>;
+	/**
+	 * Run `fn` with every read these stores make while it runs — Better
+	 * Auth's `findOne`, `findMany` and `count`, from any `auth.api` call
+	 * inside — sent to the primary instead of a replica: for the one request
+	 * that must see the latest state (e.g. checking a session right after
+	 * revoking it elsewhere). Carried through AsyncLocalStorage; nested calls
+	 * are fine. Without replicas it changes nothing.
+	 *
+	 * @example
+	 * ```ts
+	 * const session = await stores.readFromPrimary(() => auth.api.getSession({ headers }));
+	 * ```
+	 *
+	 * @throws {PrimaryReadsUnsupportedError} where the runtime has no AsyncLocalStorage
+	 * (then route whole models with `replicaReads: { session: "primary" }` instead).
+	 */
+	readFromPrimary<T>(fn: () => Promise<T>): Promise<T>;
 	/** End the connection(s) these stores own; a client handed in stays open. */
 	close(): Promise<void>;
 }
@@ -166,6 +188,7 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 				...schemaOptions,
 			}),
 		transaction: (fn) => runCallerTransaction(driver, fn),
+		readFromPrimary: (fn) => runReadingFromPrimary(driver, fn),
 		close() {
 			closing ??= close();
 			return closing;
