@@ -3,6 +3,7 @@ import { storesFor } from "@authpg/core/driver";
 import { betterAuth } from "better-auth";
 import { admin, organization, twoFactor } from "better-auth/plugins";
 import { beforeAll, describe, expect, it } from "vitest";
+import { countingDriver } from "./counting-driver.js";
 
 const NS = "authpg_events";
 const BASE = "http://localhost:3000/api/auth";
@@ -203,6 +204,33 @@ export function eventsSuite(driver: () => Driver) {
 			expect(unknownUser[0]).toMatchObject({ userId: null, outcome: "failure", ipAddress: IP, userAgent: UA });
 		});
 
+		it("a sign-in sends no more statements with events than without: the events ride on the session's insert", async () => {
+			const counting = countingDriver(driver());
+			const on = storesFor(counting, { schema: NS, events: true }, async () => {});
+			const off = storesFor(counting, { schema: NS }, async () => {});
+			const email = unique("counted");
+			await authOn(off).api.signUpEmail({ body: { email, password: PASSWORD, name: "Counted" } });
+			const statementsOf = async (stores: Stores) => {
+				counting.reset();
+				const signedIn = await authOn(stores).api.signInEmail({ body: { email, password: PASSWORD } });
+				secrets.push(signedIn.token);
+				return [...counting.statements];
+			};
+			const without = await statementsOf(off);
+			const withEvents = await statementsOf(on);
+			expect(withEvents.length).toBe(without.length);
+			expect(withEvents.some((s) => /^(begin|commit)/i.test(s.trim()))).toBe(false);
+			const userId = (await driver().query<{ id: string }>(`select id from ${NS}."user" where email = $1`, [email]))
+				.rows[0]!.id;
+			const events = await eventsOf(stores, userId);
+			expect(events.map((e) => e.type)).toEqual(["sign_in.succeeded", "session.created"]);
+			const { rows } = await driver().query<{ id: string }>(
+				`select id from ${NS}.session where "userId" = $1 order by "createdAt" desc limit 1`,
+				[userId],
+			);
+			expect(events.every((e) => e.sessionId === String(rows[0]!.id) && e.userId === userId)).toBe(true);
+		});
+
 		it("a refused request is one rate_limited event", async () => {
 			const before = await stores.events.list({ type: "rate_limited", limit: 1000 });
 			expect((await call(auth, "/ok")).status).toBe(200);
@@ -234,7 +262,7 @@ export function eventsSuite(driver: () => Driver) {
 			expect(users.rows).toEqual([]);
 		});
 
-		it("an event that cannot be written takes its change with it: one transaction", async () => {
+		it("an event that cannot be written takes its change with it: one statement or one transaction", async () => {
 			if (!driver().capabilities.transactions) return;
 			const email = unique("failing");
 			const signUp = await call(auth, "/sign-up/email", { email, password: PASSWORD, name: "Failing" });

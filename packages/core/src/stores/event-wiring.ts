@@ -2,12 +2,15 @@
  * How `stores.applyTo` feeds the event log from Better Auth.
  *
  * Changes are recorded where they are made: the adapter Better Auth is given
- * is wrapped, and a write that is an event (a session created or deleted, a
- * password or email updated, a user created) writes its event in the same
- * transaction — Better Auth's own when one is open (its `adapter.transaction`
- * runs on the stores' driver, so the event store's statement joins it), the
- * caller's `stores.transaction`, or else a short one opened around the write
- * and its event. Better Auth's `databaseHooks` are no use here: their `after`
+ * is wrapped. A create that is an event (a session, a user, a linked account,
+ * a membership) writes its events in its own statement, as a data-modifying
+ * CTE (`adapter/companion.ts`): atomic, and a sign-in costs no round trip more
+ * than without the log. Any other write that is an event (a session deleted,
+ * a password or email updated) writes its event in the same transaction —
+ * Better Auth's own when one is open (its `adapter.transaction` runs on the
+ * stores' driver, so the event store's statement joins it), the caller's
+ * `stores.transaction`, or else a short one opened around the write and its
+ * event. Better Auth's `databaseHooks` are no use here: their `after`
  * hooks run once the transaction has committed.
  *
  * Failures change nothing, so they are one insert: a plugin's `after` hook
@@ -19,9 +22,10 @@ import { createAuthMiddleware } from "@better-auth/core/api";
 import { type AuthEndpointContext, tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { DBAdapter, DBTransactionAdapter, Where } from "@better-auth/core/db/adapter";
 import { getIP } from "@better-auth/core/utils/ip";
+import { type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "../adapter/companion.js";
 import type { Driver } from "../driver/contract.js";
 import { inCallerTransaction } from "./caller-transaction.js";
-import type { AuthEventInput, EventStore } from "./events.js";
+import type { AuthEventInput, EventRowFields, EventStore, eventCompanions } from "./events.js";
 import type { RateLimitStorage } from "./rate-limit.js";
 import { STORE_MARK } from "./tables.js";
 
@@ -222,6 +226,14 @@ const actorOf = (origin: Origin, userId: string | null) =>
 const provider = (row: Row) => ({ provider: str(row.providerId) });
 const membership = (row: Row) => ({ organizationId: str(row.organizationId), role: str(row.role) });
 
+/** Which fields of a created row fill its events' `userId` and `sessionId` (as {@link eventsOfCreate} reads them). */
+function rowFields(model: string): EventRowFields {
+	if (model === "session") return { userId: "userId", sessionId: "id" };
+	if (model === "user") return { userId: "id" };
+	if (model === "account" || model === "member") return { userId: "userId" };
+	return {};
+}
+
 /** Endpoint calls that created a user, so the account created with it is not reported as a link. */
 const usersCreated = new WeakSet<object>();
 
@@ -231,6 +243,7 @@ export function withEvents(
 	events: EventStore,
 	driver: Driver,
 	options: BetterAuthOptions,
+	companions: ReturnType<typeof eventCompanions>,
 ): DBAdapter<BetterAuthOptions> {
 	/** Run `write`, then record what it turns out to be, both in one transaction. */
 	const atomically = <T>(write: () => Promise<T>, eventsOf: (result: T) => Promise<AuthEventInput[]>) => {
@@ -252,6 +265,12 @@ export function withEvents(
 			if (args.model === "user" && origin.ctx) usersCreated.add(origin.ctx);
 			const candidate = eventsOfCreate(args.model, (args.data ?? {}) as Row, origin);
 			if (candidate.length === 0) return inner.create(args);
+			const withCompanion = (inner as Partial<CompanionCreate>)[CREATE_WITH_COMPANION];
+			if (withCompanion) {
+				// The events go in the insert's own statement: atomic, and no BEGIN/COMMIT round trips.
+				// What only the row knows (its id, maybe assigned by the database) is read from it there.
+				return withCompanion(args as CreateArgs, companions(candidate, rowFields(args.model))) as never;
+			}
 			return atomically(
 				() => inner.create(args),
 				async (row) => eventsOfCreate(args.model, row as Row, origin),

@@ -11,6 +11,7 @@
  * still list in the order they happened; `created_at` is the database's clock.
  */
 import { type RawBuilder, sql } from "kysely";
+import { COMPANION_ROW, type Companion } from "../adapter/companion.js";
 import { compiler, statementName } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { InvalidValueError, toQueryError } from "../errors.js";
@@ -178,39 +179,84 @@ interface EventRow {
 	details: Record<string, unknown> | string;
 }
 
+/**
+ * One id source for every store in the process, so events written through
+ * any of them (a store's `record`, or a change's own statement) still order
+ * as they happened.
+ */
+const nextId = uuidv7Source();
+
+/** The nine columns a batch of events is sent as: parallel arrays, unnested by one statement. */
+function eventColumns(events: readonly AuthEventInput[]): (string | null)[][] {
+	const columns: (string | null)[][] = Array.from({ length: 9 }, () => []);
+	for (const event of events) {
+		const row = [
+			nextId(),
+			event.type,
+			event.outcome,
+			event.userId ?? null,
+			event.sessionId ?? null,
+			event.actorId ?? null,
+			event.ipAddress || null,
+			event.userAgent || null,
+			JSON.stringify(event.details ?? {}),
+		];
+		for (const [i, value] of row.entries()) columns[i]!.push(value);
+	}
+	return columns;
+}
+
+/**
+ * The insert of a batch of events, its parameters from `$first`. With `row`,
+ * the events are read against the row a create is writing (the CTE
+ * `"authpg_row"`, see `adapter/companion.ts`): `user_id` and `session_id` come
+ * from the named fields of that row, whose id the database may be the one to
+ * assign. The database's clock, read once, stamps the batch; the ids order it.
+ */
+function insertSql(table: string, first: number, row?: EventRowFields): string {
+	const p = (i: number) => `$${first + i}::text[]`;
+	const fromRow = (field: string | undefined, fallback: string) =>
+		field ? `r.${sql.id(field).compile(compiler).sql}::text` : fallback;
+	return `insert into ${table} ("id", "created_at", "type", "outcome", "user_id", "session_id", "actor_id", "ip_address", "user_agent", "details")
+		select e.id::uuid, (select clock_timestamp()), e.type, e.outcome, ${fromRow(row?.userId, "e.user_id")}, ${fromRow(row?.sessionId, "e.session_id")}, e.actor_id, e.ip_address, e.user_agent, e.details::jsonb
+		  from ${row ? `${COMPANION_ROW} r cross join ` : ""}unnest(${[0, 1, 2, 3, 4, 5, 6, 7, 8].map(p).join(", ")})
+		       as e(id, type, outcome, user_id, session_id, actor_id, ip_address, user_agent, details)`;
+}
+
+/** Fields of a row being created that fill every event's `userId` and `sessionId` (see {@link eventCompanion}). */
+export interface EventRowFields {
+	userId?: string | undefined;
+	sessionId?: string | undefined;
+}
+
+/**
+ * Events as a companion of a create (`adapter/companion.ts`), for the event
+ * log in `schema`: written by the create's own statement, so an event commits
+ * if and only if its row does, in one round trip. Internal: `stores.applyTo`
+ * wires it.
+ */
+export function eventCompanions(
+	schema: string | undefined,
+): (events: readonly AuthEventInput[], row: EventRowFields) => Companion {
+	const table = sql.id(schema ?? "public", EVENT_TABLE).compile(compiler).sql;
+	return (events, row) => ({
+		key: `events\u0001${table}\u0001${row.userId ?? ""}\u0001${row.sessionId ?? ""}`,
+		sql: (first) => insertSql(table, first, row),
+		values: eventColumns(events),
+	});
+}
+
 /** The event log in `authpg_event` (created by the migration planner). */
 export function eventStore(driver: Driver, options: EventStoreOptions = {}): EventStore {
 	const table = sql.id(options.schema ?? "public", EVENT_TABLE);
-	const nextId = uuidv7Source();
-	// One statement for any number of events: parallel arrays, unnested. The
-	// database's clock, read once, stamps the batch; the ids order it.
-	const insert =
-		sql`insert into ${table} ("id", "created_at", "type", "outcome", "user_id", "session_id", "actor_id", "ip_address", "user_agent", "details")
-		select e.id::uuid, (select clock_timestamp()), e.type, e.outcome, e.user_id, e.session_id, e.actor_id, e.ip_address, e.user_agent, e.details::jsonb
-		  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-		       as e(id, type, outcome, user_id, session_id, actor_id, ip_address, user_agent, details)`.compile(
-			compiler,
-		).sql;
+	// One statement for any number of events.
+	const insert = insertSql(table.compile(compiler).sql, 1);
 	const insertName = statementName(insert);
 
 	return {
 		async record(events) {
 			if (events.length === 0) return;
-			const columns: (string | null)[][] = Array.from({ length: 9 }, () => []);
-			for (const event of events) {
-				const row = [
-					nextId(),
-					event.type,
-					event.outcome,
-					event.userId ?? null,
-					event.sessionId ?? null,
-					event.actorId ?? null,
-					event.ipAddress || null,
-					event.userAgent || null,
-					JSON.stringify(event.details ?? {}),
-				];
-				for (const [i, value] of row.entries()) columns[i]!.push(value);
-			}
+			const columns = eventColumns(events);
 			try {
 				await driver.query(insert, columns, { name: insertName });
 			} catch (error) {

@@ -14,7 +14,7 @@ import type { MigrationPlan } from "../migrations/plan.js";
 import type { SchemaOptions } from "../model.js";
 import { type CallerTransaction, joinCallerTransactions, runCallerTransaction } from "./caller-transaction.js";
 import { eventsPlugin, withEvents, withRateLimitEvents } from "./event-wiring.js";
-import { type EventStore, eventStore } from "./events.js";
+import { type EventStore, eventCompanions, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
@@ -130,6 +130,7 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 	const recording = options.events !== undefined && options.events !== false;
 	if (recording) used.push("events");
 	const events = eventStore(driver, { schema: options.schema });
+	const companions = eventCompanions(options.schema);
 	const retention = typeof options.events === "object" ? options.events.retention : undefined;
 	const limiter = recording ? withRateLimitEvents(rateLimit, events) : rateLimit;
 	let keys: KeyStore | undefined;
@@ -152,7 +153,7 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 		applyTo: (authOptions) => ({
 			...authOptions,
-			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o) : adapter,
+			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o, companions) : adapter,
 			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
 			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention)] } : {}),
