@@ -9,3 +9,5 @@ export const BETTER_AUTH_JOINS = "better-auth-joins";
 export const NEON_WS = "neon-ws";
 export const NEON_HTTP = "neon-http";
 export const PGLITE = "pglite";
+/** `@authpg/pool` with the auth event log on: the same as `pool` but for `events: true`. */
+export const POOL_EVENTS = "pool-events";
