@@ -22,8 +22,12 @@ function authOn(stores: Stores) {
 				enabled: true,
 				window: 60,
 				max: 1000,
-				// Better Auth allows 3 sign-ins per 10 s by default; these tests sign in more often than that.
-				customRules: { "/ok": { window: 60, max: 1 }, "/sign-in/*": { window: 60, max: 1000 } },
+				// Better Auth allows 3 sign-ins (and sign-ups) per 10 s by default; these tests make more than that.
+				customRules: {
+					"/ok": { window: 60, max: 1 },
+					"/sign-in/*": { window: 60, max: 1000 },
+					"/sign-up/*": { window: 60, max: 1000 },
+				},
 			},
 		}),
 	);
@@ -62,7 +66,12 @@ function pluginAuthOn(stores: Stores) {
 type Auth = ReturnType<typeof authOn> | ReturnType<typeof pluginAuthOn>;
 
 /** A request through `auth.handler` from a fixed IP and user agent. */
-async function call(auth: Auth, path: string, body?: unknown, cookie?: string) {
+async function call(
+	auth: { handler(request: Request): Promise<Response> },
+	path: string,
+	body?: unknown,
+	cookie?: string,
+) {
 	const headers = new Headers({ "x-forwarded-for": IP, "user-agent": UA, origin: "http://localhost:3000" });
 	if (body !== undefined) headers.set("content-type", "application/json");
 	if (cookie) headers.set("cookie", cookie);
@@ -426,6 +435,108 @@ export function eventsSuite(driver: () => Driver) {
 			);
 			for (const { row } of rows)
 				for (const secret of secrets.filter((s) => s && s.length >= 8)) expect(row).not.toContain(secret);
+		});
+
+		it("GET /events/list: the signed-in user's own events, paged, filtered; 401 without a session", async () => {
+			const a = await call(auth, "/sign-up/email", { email: unique("own-a"), password: PASSWORD, name: "A" });
+			const b = await call(auth, "/sign-up/email", { email: unique("own-b"), password: PASSWORD, name: "B" });
+			secrets.push(a.json.token, b.json.token);
+			const mine = await call(auth, "/events/list", undefined, a.cookie);
+			expect(mine.status).toBe(200);
+			const page = mine.json as never as {
+				events: { type: string; userId: string; createdAt: string }[];
+				cursor: null;
+			};
+			expect(page.events.map((e) => e.type)).toEqual(["session.created", "user.created"]);
+			expect(page.events.every((e) => e.userId === a.json.user.id)).toBe(true);
+			expect(Number.isNaN(Date.parse(page.events[0]!.createdAt))).toBe(false);
+			expect(page.cursor).toBeNull();
+			// Someone else's id in the query changes nothing: only the admin listing takes `userId`.
+			const first = await call(auth, `/events/list?limit=1&userId=${b.json.user.id}`, undefined, a.cookie);
+			const one = first.json as never as { events: { type: string; userId: string }[]; cursor: string };
+			expect(one.events.map((e) => [e.type, e.userId])).toEqual([["session.created", a.json.user.id]]);
+			const next = await call(auth, `/events/list?limit=1&cursor=${one.cursor}`, undefined, a.cookie);
+			expect((next.json as never as { events: { type: string }[] }).events.map((e) => e.type)).toEqual([
+				"user.created",
+			]);
+			const typed = await call(auth, "/events/list?type=user.created,sign_out", undefined, a.cookie);
+			expect((typed.json as never as { events: { type: string }[] }).events.map((e) => e.type)).toEqual([
+				"user.created",
+			]);
+			expect((await call(auth, "/events/list?limit=0", undefined, a.cookie)).status).toBe(400);
+			expect((await call(auth, "/events/list?cursor=nope", undefined, a.cookie)).status).toBe(400);
+			expect((await call(auth, "/events/list")).status).toBe(401);
+			// On the server too, as auth.api.listEvents; reading writes nothing.
+			const before = (await stores.events.list({ limit: 1000 })).events.length;
+			// applyTo adds the endpoints at run time; Better Auth's inferred `api` type does not see them.
+			const api = await (
+				auth.api as unknown as { listEvents(input: { headers: Headers }): Promise<{ events: unknown[] }> }
+			).listEvents({ headers: new Headers({ cookie: a.cookie }) });
+			expect(api.events).toHaveLength(2);
+			expect((await stores.events.list({ limit: 1000 })).events.length).toBe(before);
+		});
+
+		it("GET /admin/events/list: the admin plugin's permission decides; without the plugin, `isAdmin`; `endpoints: false` serves neither", async () => {
+			const schema = `${NS}_admin`;
+			await driver().query(`drop schema if exists ${schema} cascade`, []);
+			const options = {
+				emailAndPassword: { enabled: true },
+				baseURL: "http://localhost:3000",
+				secret: "authpg-conformance-secret-0123456789abcdef",
+				rateLimit: { enabled: false },
+			};
+			const adminStores = storesFor(driver(), { schema, events: true }, async () => {});
+			await adminStores.migrate({ ...options, plugins: [admin()] });
+			const withPlugin = betterAuth(adminStores.applyTo({ ...options, plugins: [admin()] }));
+			const boss = await call(withPlugin, "/sign-up/email", {
+				email: unique("boss"),
+				password: PASSWORD,
+				name: "Boss",
+			});
+			const user = await call(withPlugin, "/sign-up/email", {
+				email: unique("user"),
+				password: PASSWORD,
+				name: "User",
+			});
+			secrets.push(boss.json.token, user.json.token);
+			await driver().query(`update ${schema}."user" set role = 'admin' where id = $1`, [boss.json.user.id]);
+			const theirs = `/admin/events/list?userId=${user.json.user.id}`;
+			expect((await call(withPlugin, theirs, undefined, user.cookie)).status).toBe(403);
+			expect((await call(withPlugin, theirs)).status).toBe(401);
+			const listed = await call(withPlugin, theirs, undefined, boss.cookie);
+			expect(listed.status).toBe(200);
+			const events = (listed.json as never as { events: { type: string; userId: string }[] }).events;
+			expect(events.map((e) => [e.type, e.userId])).toEqual([
+				["session.created", user.json.user.id],
+				["user.created", user.json.user.id],
+			]);
+			const everyone = await call(withPlugin, "/admin/events/list?type=user.created", undefined, boss.cookie);
+			expect((everyone.json as never as { events: unknown[] }).events).toHaveLength(2);
+			// A permission the admin role does not hold refuses even an admin.
+			const strict = storesFor(
+				driver(),
+				{ schema, events: { adminPermission: { session: ["impersonate"] } } },
+				async () => {},
+			);
+			const strictAuth = betterAuth(strict.applyTo({ ...options, plugins: [admin()] }));
+			expect((await call(strictAuth, theirs, undefined, boss.cookie)).status).toBe(403);
+
+			// No admin plugin: nobody, unless `isAdmin` says so.
+			const plain = betterAuth(adminStores.applyTo(options));
+			expect((await call(plain, theirs, undefined, boss.cookie)).status).toBe(403);
+			const chosen = storesFor(
+				driver(),
+				{ schema, events: { isAdmin: (u) => u.id === boss.json.user.id } },
+				async () => {},
+			);
+			const chosenAuth = betterAuth(chosen.applyTo(options));
+			expect((await call(chosenAuth, theirs, undefined, boss.cookie)).status).toBe(200);
+			expect((await call(chosenAuth, theirs, undefined, user.cookie)).status).toBe(403);
+
+			const off = storesFor(driver(), { schema, events: { endpoints: false } }, async () => {});
+			const offAuth = betterAuth(off.applyTo({ ...options, plugins: [admin()] }));
+			expect((await call(offAuth, "/events/list", undefined, boss.cookie)).status).toBe(404);
+			expect((await call(offAuth, theirs, undefined, boss.cookie)).status).toBe(404);
 		});
 
 		it("no event carries a password, token or cookie used", async () => {

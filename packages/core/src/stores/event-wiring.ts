@@ -25,6 +25,7 @@ import { getIP } from "@better-auth/core/utils/ip";
 import { type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "../adapter/companion.js";
 import type { Driver } from "../driver/contract.js";
 import { inCallerTransaction } from "./caller-transaction.js";
+import { type EventEndpointOptions, eventEndpoints } from "./event-endpoints.js";
 import type { AuthEventInput, EventRowFields, EventStore, eventCompanions } from "./events.js";
 import type { RateLimitStorage } from "./rate-limit.js";
 import { STORE_MARK } from "./tables.js";
@@ -58,9 +59,14 @@ function originOf(options: BetterAuthOptions): Origin {
 	const headers = ctx?.headers ?? ctx?.request?.headers;
 	const session = (ctx?.context as { session?: { user?: { id?: unknown } } | null } | undefined)?.session;
 	const actor = session?.user?.id;
+	let ip: string | null | undefined;
 	return {
 		path: ctx?.path ?? "",
-		ipAddress: headers ? getIP(headers, options) : null,
+		// Resolved when first read: a session's events take the address from the session row instead.
+		get ipAddress() {
+			if (ip === undefined) ip = headers ? getIP(headers, options) : null;
+			return ip;
+		},
 		userAgent: headers?.get("user-agent") ?? null,
 		actorId: actor === undefined || actor === null ? null : String(actor),
 		ctx,
@@ -114,13 +120,15 @@ function whereValue(where: Where[] | undefined, field: string): string | null {
 
 /** The events a write is, given what it wrote; empty for writes that are not events. */
 function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput[] {
-	const base = { outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent };
+	// A function, so a session's events (whose address is the row's) never resolve the request's.
+	const base = () => ({ outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent });
 	if (model === "user")
-		return [{ ...base, type: "user.created", userId: str(row.id), actorId: actorOf(origin, str(row.id)) }];
+		return [{ ...base(), type: "user.created", userId: str(row.id), actorId: actorOf(origin, str(row.id)) }];
 	if (model === "session") {
-		const method = signInMethod(origin) ?? (origin.path === "/sign-up/email" ? "email" : undefined);
+		const signedInWith = signInMethod(origin);
+		const method = signedInWith ?? (origin.path === "/sign-up/email" ? "email" : undefined);
 		const session = {
-			...base,
+			outcome: "success" as const,
 			userId: str(row.userId),
 			sessionId: str(row.id),
 			// The session row holds what Better Auth resolved for this request.
@@ -129,8 +137,7 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 			actorId: actorOf(origin, str(row.userId)),
 			details: method ? { method } : {},
 		};
-		const signedIn = signInMethod(origin) !== undefined;
-		return signedIn
+		return signedInWith !== undefined
 			? [
 					{ ...session, type: "sign_in.succeeded" },
 					{ ...session, type: "session.created" },
@@ -141,13 +148,13 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 		// The account a sign-up or a first social sign-in creates comes with its user; that is no link.
 		if (origin.ctx && usersCreated.has(origin.ctx)) return [];
 		const userId = str(row.userId);
-		return [{ ...base, type: "account.linked", userId, actorId: actorOf(origin, userId), details: provider(row) }];
+		return [{ ...base(), type: "account.linked", userId, actorId: actorOf(origin, userId), details: provider(row) }];
 	}
 	if (model === "member") {
 		const userId = str(row.userId);
 		return [
 			{
-				...base,
+				...base(),
 				type: "organization.member_added",
 				userId,
 				actorId: actorOf(origin, userId),
@@ -157,7 +164,7 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 	}
 	if (model === "verification" && origin.path === "/request-password-reset") {
 		// The identifier carries the reset token; only the user id (the value) is recorded.
-		return [{ ...base, type: "password.reset_requested", userId: str(row.value) }];
+		return [{ ...base(), type: "password.reset_requested", userId: str(row.value) }];
 	}
 	return [];
 }
@@ -371,7 +378,8 @@ function failureReason(code: string | undefined): string {
 }
 
 /**
- * The Better Auth plugin that records failed sign-ins (one insert each). It
+ * The Better Auth plugin that records failed sign-ins (one insert each) and
+ * serves the event log's endpoints (`event-endpoints.ts`). It
  * is also the mark by which the migration planner knows the event log is in
  * use, and carries the retention so `prune` (and `authpg prune`, which sees
  * only the Better Auth options) honours it.
@@ -380,15 +388,21 @@ export function eventsPlugin(
 	events: EventStore,
 	options: BetterAuthOptions,
 	retention: number | undefined,
+	endpointOptions: EventEndpointOptions = {},
 ): BetterAuthPlugin {
 	const plugin: BetterAuthPlugin = {
 		id: EVENTS_PLUGIN_ID,
 		options: { retention },
+		...(endpointOptions.endpoints === false ? {} : { endpoints: eventEndpoints(events, endpointOptions) }),
 		hooks: {
 			after: [
 				{
-					matcher: (context: { path?: string }) =>
-						!!context.path && (context.path.startsWith("/sign-in/") || context.path.startsWith("/two-factor/verify")),
+					// Better Auth calls the matcher once the endpoint has answered: deciding on the answer
+					// here spares every successful sign-in the cost of running a middleware.
+					matcher: (context: { path?: string; context?: { returned?: unknown } }) =>
+						!!context.path &&
+						(context.path.startsWith("/sign-in/") || context.path.startsWith("/two-factor/verify")) &&
+						context.context?.returned instanceof Error,
 					handler: createAuthMiddleware(async (ctx) => {
 						const returned = ctx.context.returned as { status?: unknown; body?: { code?: string } } | undefined;
 						if (!(returned instanceof Error) || returned.status === "FOUND") return;

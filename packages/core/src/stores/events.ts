@@ -110,39 +110,46 @@ export interface EventStoreOptions {
 	schema?: string;
 }
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 
 /**
  * A UUIDv7 source (RFC 9562): 48 bits of Unix milliseconds, then a 74-bit
  * tail that is random on each new millisecond and incremented within one
  * (or when the clock steps back), so ids from one process strictly increase.
+ * The tail is three plain numbers (12 + 30 + 32 bits) rather than a BigInt:
+ * this runs for every event, on the sign-in path.
  */
 export function uuidv7Source(now: () => number = Date.now): () => string {
 	let lastMs = -1;
-	let tail = 0n;
-	const TAIL_BITS = 74n;
-	const MAX_TAIL = (1n << TAIL_BITS) - 1n;
+	let a = 0; // 12 bits: rand_a
+	let b1 = 0; // 30 bits: rand_b's high part (after the 2 variant bits)
+	let b2 = 0; // 32 bits: rand_b's low part
+	const random = new Uint32Array(3);
 	return () => {
 		let ms = now();
 		if (ms > lastMs) {
-			const random = crypto.getRandomValues(new Uint8Array(10));
+			crypto.getRandomValues(random);
 			// The top bit stays clear so a millisecond has room for 2^73 increments.
-			tail = BigInt(`0x${hex(random)}`) & (MAX_TAIL >> 1n);
+			a = random[0]! & 0x7ff;
+			b1 = random[1]! & 0x3fffffff;
+			b2 = random[2]!;
 			lastMs = ms;
 		} else {
 			ms = lastMs;
-			tail++;
-			if (tail > MAX_TAIL) {
-				lastMs = ++ms;
-				tail = 0n;
+			if (++b2 > 0xffffffff) {
+				b2 = 0;
+				if (++b1 > 0x3fffffff) {
+					b1 = 0;
+					if (++a > 0xfff) {
+						lastMs = ++ms;
+						a = 0;
+					}
+				}
 			}
 		}
-		const randA = Number(tail >> 62n); // 12 bits
-		const randB = tail & ((1n << 62n) - 1n);
-		const timeHex = ms.toString(16).padStart(12, "0");
-		const a = (0x7000 | randA).toString(16).padStart(4, "0");
-		const b = (randB | (0b10n << 62n)).toString(16).padStart(16, "0");
-		return `${timeHex.slice(0, 8)}-${timeHex.slice(8)}-${a}-${b.slice(0, 4)}-${b.slice(4)}`;
+		const time = ms.toString(16).padStart(12, "0");
+		const hi = hex8((0x80000000 | b1) >>> 0);
+		return `${time.slice(0, 8)}-${time.slice(8)}-${(0x7000 | a).toString(16)}-${hi.slice(0, 4)}-${hi.slice(4)}${hex8(b2)}`;
 	};
 }
 

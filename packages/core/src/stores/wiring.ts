@@ -13,6 +13,7 @@ import { type ApplyOptions, applyMigrations } from "../migrations/apply.js";
 import type { MigrationPlan } from "../migrations/plan.js";
 import type { SchemaOptions } from "../model.js";
 import { type CallerTransaction, joinCallerTransactions, runCallerTransaction } from "./caller-transaction.js";
+import type { EventEndpointOptions } from "./event-endpoints.js";
 import { eventsPlugin, withEvents, withRateLimitEvents } from "./event-wiring.js";
 import { type EventStore, eventCompanions, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
@@ -40,7 +41,7 @@ export interface StoresOptions extends SchemaOptions {
 }
 
 /** Options of the event log. */
-export interface EventsOptions {
+export interface EventsOptions extends EventEndpointOptions {
 	/**
 	 * How long events are kept, in milliseconds; `prune` deletes older ones.
 	 * Default: kept until deleted by hand.
@@ -132,6 +133,7 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 	const events = eventStore(driver, { schema: options.schema });
 	const companions = eventCompanions(options.schema);
 	const retention = typeof options.events === "object" ? options.events.retention : undefined;
+	const endpointOptions = typeof options.events === "object" ? options.events : {};
 	const limiter = recording ? withRateLimitEvents(rateLimit, events) : rateLimit;
 	let keys: KeyStore | undefined;
 	let kysely: Kysely<any> | undefined;
@@ -156,7 +158,9 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o, companions) : adapter,
 			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
-			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention)] } : {}),
+			...(recording
+				? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention, endpointOptions)] }
+				: {}),
 		}),
 		migrate: (authOptions, migrateOptions) =>
 			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
