@@ -1,7 +1,7 @@
 import { type AuthEvent, type Driver, prune, type Stores } from "@authpg/core";
 import { storesFor } from "@authpg/core/driver";
 import { betterAuth } from "better-auth";
-import { admin, organization, twoFactor } from "better-auth/plugins";
+import { admin, emailOTP, magicLink, organization, twoFactor } from "better-auth/plugins";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countingDriver } from "./counting-driver.js";
 
@@ -537,6 +537,76 @@ export function eventsSuite(driver: () => Driver) {
 			const offAuth = betterAuth(off.applyTo({ ...options, plugins: [admin()] }));
 			expect((await call(offAuth, "/events/list", undefined, boss.cookie)).status).toBe(404);
 			expect((await call(offAuth, theirs, undefined, boss.cookie)).status).toBe(404);
+		});
+
+		it("magic-link and email-OTP sign-ins: recorded with their method", async () => {
+			const schema = `${NS}_passwordless`;
+			await driver().query(`drop schema if exists ${schema} cascade`, []);
+			const sent: { link?: string; otp?: string } = {};
+			const options = {
+				emailAndPassword: { enabled: true },
+				baseURL: "http://localhost:3000",
+				secret: "authpg-conformance-secret-0123456789abcdef",
+				rateLimit: { enabled: false },
+				plugins: [
+					magicLink({
+						sendMagicLink: async ({ token }: { token: string }) => {
+							sent.link = token;
+						},
+					}),
+					emailOTP({
+						sendVerificationOTP: async ({ otp }: { otp: string }) => {
+							sent.otp = otp;
+						},
+					}),
+				],
+			};
+			const passwordless = storesFor(driver(), { schema, events: true }, async () => {});
+			await passwordless.migrate(options);
+			const pauth = betterAuth(passwordless.applyTo(options));
+			const email = unique("passwordless");
+			const signUp = await call(pauth, "/sign-up/email", { email, password: PASSWORD, name: "P" });
+			expect(signUp.status).toBe(200);
+			const userId = signUp.json.user.id;
+			secrets.push(signUp.json.token);
+
+			expect((await call(pauth, "/sign-in/magic-link", { email })).status).toBe(200);
+			secrets.push(sent.link!);
+			const verified = await call(pauth, `/magic-link/verify?token=${encodeURIComponent(sent.link!)}`);
+			expect(verified.status).toBe(200);
+			expect(verified.cookie).toContain("session_token");
+
+			expect((await call(pauth, "/email-otp/send-verification-otp", { email, type: "sign-in" })).status).toBe(200);
+			secrets.push(sent.otp!);
+			expect(
+				(await call(pauth, "/sign-in/email-otp", { email, otp: "000000" === sent.otp ? "111111" : "000000" })).status,
+			).toBe(400);
+			const otp = await call(pauth, "/sign-in/email-otp", { email, otp: sent.otp });
+			expect(otp.status).toBe(200);
+			secrets.push(otp.json.token);
+
+			const events = await eventsOf(passwordless, userId);
+			expect(events.map(brief)).toEqual([
+				["user.created", "success", {}],
+				["session.created", "success", { method: "email" }],
+				// Verifying an unverified user by magic link drops the password set before (Better Auth's guard
+				// against an account pre-registered by someone else): a credential unlinked.
+				["account.unlinked", "success", { provider: "credential" }],
+				["email.verified", "success", {}],
+				["sign_in.succeeded", "success", { method: "magic-link" }],
+				["session.created", "success", { method: "magic-link" }],
+				["sign_in.succeeded", "success", { method: "email-otp" }],
+				["session.created", "success", { method: "email-otp" }],
+			]);
+			// A failure names no user unless it is a password sign-in's (see eventsPlugin): found by type.
+			const failed = await passwordless.events.list({ type: "sign_in.failed" });
+			expect(failed.events.map((e) => e.details)).toEqual([{ method: "email-otp", reason: "invalid_otp" }]);
+			const { rows } = await driver().query<{ row: string }>(
+				`select e::text as "row" from ${schema}.authpg_event e`,
+				[],
+			);
+			for (const { row } of rows)
+				for (const secret of [sent.link!, sent.otp!, PASSWORD]) expect(row).not.toContain(secret);
 		});
 
 		it("no event carries a password, token or cookie used", async () => {
