@@ -9,7 +9,13 @@ import type { Target } from "./target.js";
 /** The slice of a `betterAuth(...)` instance the benchmark uses. */
 export interface AuthInstance {
 	$context: Promise<unknown>;
-	api: { getSession(input: { headers: Headers }): Promise<unknown> };
+	api: {
+		getSession(input: { headers: Headers }): Promise<unknown>;
+		signInEmail(input: {
+			body: { email: string; password: string };
+			headers: Headers;
+		}): Promise<{ token?: unknown } | null>;
+	};
 }
 
 type RateLimiter = (request: Request, ctx: unknown) => Promise<Response | undefined>;
@@ -79,5 +85,6 @@ export async function adapterTarget(auth: AuthInstance): Promise<Target> {
 			}),
 		rateLimit: (request) => onRequestRateLimit(request, ctx),
 		getSession: (headers) => auth.api.getSession({ headers }),
+		signIn: (email, password, headers) => auth.api.signInEmail({ body: { email, password }, headers }),
 	};
 }

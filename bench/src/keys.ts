@@ -11,3 +11,5 @@ export const NEON_HTTP = "neon-http";
 export const PGLITE = "pglite";
 /** `@authpg/pool` with one streaming replica of the bench database: run only when named in `--subjects`. */
 export const POOL_REPLICA = "pool-replica";
+/** `@authpg/pool` with the auth event log on: the same as `pool` but for `events: true`. */
+export const POOL_EVENTS = "pool-events";

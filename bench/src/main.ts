@@ -18,14 +18,16 @@ import type { BetterAuthOptions } from "@better-auth/core";
 import pg from "pg";
 import { chartSvg } from "./chart.js";
 import { openBenchDatabase } from "./database.js";
-import { PGLITE, POOL_REPLICA } from "./keys.js";
+import { PGLITE, POOL_EVENTS, POOL_REPLICA } from "./keys.js";
 import { operations } from "./operations.js";
+import { benchPasswordHashing } from "./password.js";
 import { openPgliteDatabase, type PgliteDatabase } from "./pglite-database.js";
 import { Progress } from "./progress.js";
 import { updateReadme } from "./readme.js";
 import {
 	checkTargets,
 	compactTable,
+	eventsTable,
 	fullTable,
 	ownFloorTable,
 	roundTripTable,
@@ -48,6 +50,8 @@ const HELP = `pnpm bench [options]
   --subjects <list>    only these subjects (keys), comma-separated; ratios need floor and better-auth; writes no files
                        keys: ${SUBJECT_KEYS.join(", ")}
                        (${OPT_IN_SUBJECT_KEYS.join(", ")}: only when named here; see bench/README.md)
+  --events             only what the event log costs: sign-in and getSession, @authpg/pool with the
+                       log off and on (--subjects pool,pool-events --operations signIn,getSession); writes no files
   --readme             also rewrite the generated tables in README.md's Performance section
 
 Environment: AUTHPG_BENCH_DATABASE_URL names a server (role with CREATEDB) to use instead of an
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
 			operations: { type: "string" },
 			subjects: { type: "string" },
 			readme: { type: "boolean", default: false },
+			events: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
 		},
 		allowPositionals: false,
@@ -94,6 +99,11 @@ async function main(): Promise<void> {
 		concurrency: (values.concurrency ?? "1,16").split(",").map((c) => positive(c, 1, "--concurrency")),
 	};
 	const users = positive(values.users, 10_000, "--users");
+	if (values.events) {
+		// The event log's cost, alone: both sides interleaved round by round like any other subjects.
+		values.subjects ??= `pool,${POOL_EVENTS}`;
+		values.operations ??= "signIn,getSession";
+	}
 	const wanted = values.subjects?.split(",") ?? SUBJECT_KEYS.filter((key) => !OPT_IN_SUBJECT_KEYS.includes(key));
 	const unknown = wanted.filter((key) => !(SUBJECT_KEYS as readonly string[]).includes(key));
 	if (unknown.length) throw new Error(`no such subject: ${unknown.join(", ")}; known: ${SUBJECT_KEYS.join(", ")}`);
@@ -115,7 +125,8 @@ async function main(): Promise<void> {
 			baseURL: BASE_URL,
 			basePath: BASE_PATH,
 			secret: SECRET,
-			emailAndPassword: { enabled: true },
+			// A fast hash in place of scrypt, so a sign-in measures the database path (see password.ts).
+			emailAndPassword: { enabled: true, password: benchPasswordHashing },
 			// Database rate limiting, on outside production too; a long window and a high max keep every
 			// benchmarked request in the common case (allowed, counted in an open window).
 			rateLimit: { enabled: true, storage: "database", window: 3600, max: 1_000_000_000 },
@@ -124,7 +135,8 @@ async function main(): Promise<void> {
 
 		progress.status("creating the schema and seeding…");
 		const started = performance.now();
-		const migrator = createStores({ connectionString: database.url });
+		// With the event log's table, which the pool-events subject writes (the others never touch it).
+		const migrator = createStores({ connectionString: database.url, events: true });
 		try {
 			await migrator.migrate(options);
 		} finally {
@@ -197,6 +209,9 @@ async function main(): Promise<void> {
 			"",
 			fullTable(rows),
 			"",
+			...(eventsTable(rows)
+				? ["The event log's cost (@authpg/pool, events off and on):", "", eventsTable(rows), ""]
+				: []),
 			"Targets (reported, not asserted):",
 			"",
 			targetList(targets),

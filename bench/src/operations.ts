@@ -5,6 +5,7 @@
  */
 
 import { makeSignature } from "better-auth/crypto";
+import { BENCH_PASSWORD } from "./password.js";
 import { type DataSet, insertVerifications, type SqlClient } from "./seed.js";
 import type { Subject } from "./subjects.js";
 
@@ -54,13 +55,18 @@ export interface OperationSettings {
 
 const WEEK = 7 * 86_400_000;
 
+/** Untimed: empty the event log a subject with events on wrote to, so every measurement starts alike. */
+async function clearEvents(ctx: MeasurementContext): Promise<void> {
+	if (ctx.subject.events) await ctx.admin.query(`truncate "authpg_event"`);
+}
+
 function fail(op: string, subject: Subject, what: string): never {
 	throw new Error(`${op}: ${subject.label} returned ${what}`);
 }
 
 /** The operations in run order. */
 export async function operations(settings: OperationSettings): Promise<Operation[]> {
-	const { tokens, readerIds, writerIds, counterKeys } = settings.data;
+	const { tokens, readerIds, writerIds, writerEmails, counterKeys } = settings.data;
 	// Each measurement starts elsewhere in the (shuffled) token list, so no subject replays another's rows.
 	const from = <T>(list: T[], ctx: MeasurementContext) => {
 		const offset = (ctx.measurement * 7919) % list.length;
@@ -118,6 +124,7 @@ export async function operations(settings: OperationSettings): Promise<Operation
 					async cleanup() {
 						// Only the writers' sessions go: the seeded data stays as it was.
 						await ctx.admin.query(`delete from "session" where "userId" = any($1)`, [writerIds]);
+						await clearEvents(ctx);
 					},
 				};
 			},
@@ -225,6 +232,32 @@ export async function operations(settings: OperationSettings): Promise<Operation
 				}
 				const offset = ctx.measurement * 7919;
 				return { call: (i) => run(offset + i) };
+			},
+		},
+		{
+			key: "signIn",
+			label: "auth.api.signInEmail",
+			singleRow: false,
+			supports: (subject) => subject.target.signIn !== undefined,
+			async prepare(ctx) {
+				// As a browser's request would carry them: the session row (and an event) records both.
+				const headers = new Headers({
+					"user-agent": "authpg-bench",
+					"x-forwarded-for": `10.${ctx.subjectIndex + 1}.0.1`,
+				});
+				const offset = (ctx.measurement * 7919) % writerEmails.length;
+				return {
+					async call(i) {
+						const email = writerEmails[(offset + i) % writerEmails.length];
+						const result = await ctx.subject.target.signIn!(email, BENCH_PASSWORD, headers);
+						if (typeof result?.token !== "string") fail("sign-in", ctx.subject, "no session token");
+					},
+					async cleanup() {
+						// The writers have no seeded sessions: what is theirs now, the sign-ins made.
+						await ctx.admin.query(`delete from "session" where "userId" = any($1)`, [writerIds]);
+						await clearEvents(ctx);
+					},
+				};
 			},
 		},
 		{

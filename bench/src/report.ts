@@ -4,7 +4,7 @@
  * tables (stdout and README).
  */
 
-import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS } from "./keys.js";
+import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS, POOL_EVENTS } from "./keys.js";
 import { median, quantile } from "./measure.js";
 import type { Measured } from "./run.js";
 
@@ -153,6 +153,32 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 			});
 		}
 	}
+	// The event log (issue 18): what recording costs a sign-in, and that a getSession writes nothing.
+	for (const c of concurrencies) {
+		const on = get("signIn", POOL_EVENTS, c);
+		const off = get("signIn", "pool", c);
+		const value = on && off ? round(on.opsPerSec / off.opsPerSec, 3) : null;
+		checks.push({
+			target: "sign-in with the event log ≥ 85 % of the throughput without (@authpg/pool)",
+			concurrency: c,
+			value,
+			met: value !== null && value >= 0.85,
+			note: value === null ? "not measured in this run" : undefined,
+		});
+	}
+	for (const c of concurrencies) {
+		const on = get("getSession", POOL_EVENTS, c);
+		const off = get("getSession", "pool", c);
+		const value = on && off ? round(on.opsPerSec / off.opsPerSec, 3) : null;
+		checks.push({
+			target:
+				"getSession unchanged by the event log: the same round trips (it writes nothing), throughput within noise (≥ 90 %) (@authpg/pool)",
+			concurrency: c,
+			value,
+			met: value !== null && on?.roundTrips === off?.roundTrips && value >= 0.9,
+			note: value === null ? "not measured in this run" : undefined,
+		});
+	}
 	const references = new Set([FLOOR, FLOOR_POSTGRES_JS, BETTER_AUTH, BETTER_AUTH_JOINS, "drizzle"]);
 	const authpg = [...new Set(rows.map((r) => r.subject))].filter((s) => !references.has(s));
 	for (const subject of authpg) {
@@ -176,6 +202,7 @@ const SHORT: Record<string, string> = {
 	floor: "floor (pg)",
 	"floor-postgres-js": "floor (postgres.js)",
 	pool: "@authpg/pool",
+	"pool-events": "@authpg/pool, events on",
 	"node-postgres": "@authpg/node-postgres",
 	"postgres-js": "@authpg/postgres-js",
 	"neon-ws": "@authpg/neon (WebSocket, local proxy)",
@@ -304,6 +331,49 @@ export function roundTripTable(rows: ResultRow[]): string {
 				const r = here.find((x) => x.operation === op && x.subject === s);
 				return r ? trips(r.roundTrips) : "—";
 			}),
+		]),
+	);
+}
+
+/**
+ * The event log's cost: for each operation both `pool` and `pool-events` ran,
+ * ops/s without and with the log, their ratio, round trips and client CPU per
+ * call; empty when either subject is missing.
+ */
+export function eventsTable(rows: ResultRow[]): string {
+	const pairs = rows
+		.filter((r) => r.subject === "pool")
+		.map((off) => ({
+			off,
+			on: rows.find(
+				(r) => r.subject === POOL_EVENTS && r.operation === off.operation && r.concurrency === off.concurrency,
+			),
+		}))
+		.filter((p): p is { off: ResultRow; on: ResultRow } => p.on !== undefined);
+	if (pairs.length === 0) return "";
+	return markdownTable(
+		[
+			"concurrency",
+			"operation",
+			"ops/s, events off",
+			"ops/s, events on",
+			"on ÷ off",
+			"round trips off",
+			"round trips on",
+			"client CPU µs off",
+			"client CPU µs on",
+		],
+		[true, false, true, true, true, true, true, true, true],
+		pairs.map(({ off, on }) => [
+			String(off.concurrency),
+			off.operationLabel,
+			grouped(off.opsPerSec),
+			grouped(on.opsPerSec),
+			percent(on.opsPerSec / off.opsPerSec),
+			trips(off.roundTrips),
+			trips(on.roundTrips),
+			String(Math.round(off.cpuUsPerCall)),
+			String(Math.round(on.cpuUsPerCall)),
 		]),
 	);
 }

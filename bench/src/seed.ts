@@ -7,6 +7,7 @@
  * so a subject on a database of its own reads exactly what the others read.
  */
 import { generateId } from "@better-auth/core/utils/id";
+import { BENCH_PASSWORD_HASH } from "./password.js";
 
 /**
  * The untimed connection the seed, the operations' setup and the VACUUMs use:
@@ -23,6 +24,8 @@ export interface DataSet {
 	readerIds: string[];
 	/** Users with no seeded sessions: `create session` writes here, and their sessions are deleted after each run. */
 	writerIds: string[];
+	/** The writers' emails, in the same order: `sign-in` signs them in (password `BENCH_PASSWORD`). */
+	writerEmails: string[];
 	/** Tokens of seeded sessions, shuffled. */
 	tokens: string[];
 	/** Keys of seeded `rateLimit` rows, for incrementOne. */
@@ -79,8 +82,8 @@ export async function seed(clients: SqlClient[], users: number): Promise<DataSet
 			userIds[i],
 			"credential",
 			userIds[i],
-			// The shape of Better Auth's scrypt hash; never verified here.
-			`${"a".repeat(32)}:${"b".repeat(128)}`,
+			// Verified by the sign-in operation, with the benchmark's fast hashing (see password.ts).
+			BENCH_PASSWORD_HASH,
 			created(i),
 			created(i),
 		],
@@ -169,6 +172,7 @@ export async function seed(clients: SqlClient[], users: number): Promise<DataSet
 	return {
 		readerIds,
 		writerIds,
+		writerEmails: writerIds.map((_, i) => `user${i}@example.com`),
 		tokens: shuffle(tokens),
 		counterKeys,
 		counts: {

@@ -31,6 +31,7 @@ import {
 	NEON_HTTP,
 	NEON_WS,
 	PGLITE,
+	POOL_EVENTS,
 	POOL_REPLICA,
 } from "./keys.js";
 import { type NeonLocalProcess, startNeonLocalProcess } from "./neon-local.js";
@@ -60,6 +61,8 @@ export interface Subject {
 	 * floor or Better Auth is taken, since that would compare two servers.
 	 */
 	ownDatabase?: { admin: SqlClient };
+	/** Writes the auth event log (`authpg_event`), which the operations empty after each measurement. */
+	events?: boolean;
 	close(): Promise<void>;
 }
 
@@ -82,6 +85,7 @@ export const SUBJECT_KEYS = [
 	FLOOR,
 	FLOOR_POSTGRES_JS,
 	"pool",
+	POOL_EVENTS,
 	"node-postgres",
 	"postgres-js",
 	NEON_WS,
@@ -113,6 +117,7 @@ export async function createSubjects(
 	if (want(FLOOR)) subjects.push(await floor(settings));
 	if (want(FLOOR_POSTGRES_JS)) subjects.push(await floorPostgresJs(settings));
 	if (want("pool")) subjects.push(await authpgPool(settings));
+	if (want(POOL_EVENTS)) subjects.push(await authpgPool(settings, { events: true }));
 	if (want("node-postgres")) subjects.push(await authpgNodePostgres(settings));
 	if (want("postgres-js")) {
 		const postgresJs = await authpgPostgresJs(settings);
@@ -239,19 +244,26 @@ function authpgOptions(stores: Stores, settings: SubjectSettings): { options: Be
 	return { options, rateLimit: "Better Auth's database storage over this adapter (no authpg rateLimitStorage yet)" };
 }
 
-async function authpgPool(settings: SubjectSettings): Promise<Subject> {
+/**
+ * `@authpg/pool`; with `events`, the same with the auth event log on (its
+ * sign-ins write their events), to measure what the log costs.
+ */
+async function authpgPool(settings: SubjectSettings, { events = false } = {}): Promise<Subject> {
 	const roundTrips = new RoundTrips();
 	const pool = newPool(settings, roundTrips);
-	const stores = fromPool(pool);
+	const stores = fromPool(pool, { events });
 	const { options, rateLimit } = authpgOptions(stores, settings);
 	return {
-		key: "pool",
-		label: "@authpg/pool",
-		description: "fromPool(new pg.Pool()): the production default; prepared statements on.",
+		key: events ? POOL_EVENTS : "pool",
+		label: events ? "@authpg/pool, event log on" : "@authpg/pool",
+		description: events
+			? "fromPool(new pg.Pool(), { events: true }): the pool subject with the auth event log written (sign-ins, sessions created, rate-limit refusals)."
+			: "fromPool(new pg.Pool()): the production default; prepared statements on.",
 		rateLimitStorage: rateLimit,
 		target: await adapterTarget(auth(options)),
 		roundTrips,
 		ownFloor: FLOOR,
+		events,
 		async close() {
 			await stores.close();
 			await pool.end();

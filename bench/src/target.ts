@@ -18,4 +18,6 @@ export interface Target {
 	rateLimit(request: Request): Promise<unknown>;
 	/** `auth.api.getSession` with a session cookie; undefined for subjects with no Better Auth instance (the floor). */
 	getSession?(headers: Headers): Promise<unknown>;
+	/** `auth.api.signInEmail`; undefined for subjects with no Better Auth instance (the floor). Resolves to its answer. */
+	signIn?(email: string, password: string, headers: Headers): Promise<{ token?: unknown } | null>;
 }

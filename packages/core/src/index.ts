@@ -70,6 +70,7 @@ export {
 	CallerTransactionNotSupportedByDriverError,
 	CallerTransactionUnsupportedError,
 } from "./stores/caller-transaction.js";
+export type { AdminPermission, EventEndpointOptions, EventsAdminCheck } from "./stores/event-endpoints.js";
 export {
 	type AuthEvent,
 	type AuthEventInput,

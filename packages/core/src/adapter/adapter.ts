@@ -12,6 +12,7 @@ import type { Driver } from "../driver/contract.js";
 import { AuthpgError, InvalidValueError, toQueryError } from "../errors.js";
 import { planFresh, planSql } from "../migrations/plan.js";
 import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
+import { type Companion, type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "./companion.js";
 import { AdapterContext } from "./context.js";
 import { lockEmailInTransaction } from "./email-lock.js";
 import { type Assignments, assign, inputValue, updateColumns } from "./input.js";
@@ -27,6 +28,7 @@ import {
 	buildSelect,
 	buildUpdate,
 	type Statement,
+	withCompanion,
 } from "./statements.js";
 import { type Condition, normalizeWhere } from "./where.js";
 
@@ -167,30 +169,43 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 		build: () => Statement,
 	) => run(driver, op, model, cache.get(shapeKey(operation, model, ...parts), build), values);
 
-	const adapter: DBAdapter<BetterAuthOptions> = {
+	/** `create`, optionally with a companion statement written in the same statement (see `companion.ts`). */
+	const createRow = async (
+		{ model: modelName, data, select, forceAllowId }: CreateArgs,
+		companion?: Companion,
+	): Promise<Row | null> => {
+		const model = modelNow(modelName) ?? (await modelOf(modelName));
+		const input = data as Row;
+		const inputs = model.fields.map((field) => ({
+			field,
+			value:
+				field === model.id
+					? ctx.newId(model, input.id, forceAllowId === true)
+					: inputValue(field, input[field.key], "create"),
+		}));
+		const values: unknown[] = [];
+		const assigned = assign(schema.idKind, inputs, values);
+		const { fields, slots, key: fieldKey } = assigned instanceof Promise ? await assigned : assigned;
+		const returning = select?.length
+			? model.fields.filter((f) => select.some((s) => model.field(s) === f))
+			: model.fields;
+		const parts = [fieldKey, fieldsKey(model, returning)];
+		let build = () => buildInsert(ns, model, fields, slots, returning);
+		if (companion) {
+			// Its values follow the row's; the row's count is fixed by the shape (one per field set).
+			const first = values.length;
+			values.push(...companion.values);
+			parts.push(companion.key);
+			build = () => withCompanion(buildInsert(ns, model, fields, slots, model.fields), returning, companion, first);
+		}
+		const { rows } = await exec("create", "create", model, parts, values, build);
+		return outputRow(ctx, model, rows[0]) as Row | null;
+	};
+
+	const adapter: DBAdapter<BetterAuthOptions> & CompanionCreate = {
 		id: "authpg",
 
-		async create({ model: modelName, data, select, forceAllowId }) {
-			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const input = data as Row;
-			const inputs = model.fields.map((field) => ({
-				field,
-				value:
-					field === model.id
-						? ctx.newId(model, input.id, forceAllowId === true)
-						: inputValue(field, input[field.key], "create"),
-			}));
-			const values: unknown[] = [];
-			const assigned = assign(schema.idKind, inputs, values);
-			const { fields, slots, key: fieldKey } = assigned instanceof Promise ? await assigned : assigned;
-			const returning = select?.length
-				? model.fields.filter((f) => select.some((s) => model.field(s) === f))
-				: model.fields;
-			const { rows } = await exec("create", "create", model, [fieldKey, fieldsKey(model, returning)], values, () =>
-				buildInsert(ns, model, fields, slots, returning),
-			);
-			return outputRow(ctx, model, rows[0]) as never;
-		},
+		create: (args) => createRow(args) as never,
 
 		async findOne(args) {
 			const model = modelNow(args.model) ?? (await modelOf(args.model));
@@ -284,6 +299,8 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			);
 			return outputRow(ctx, model, rows[0]) as never;
 		},
+
+		[CREATE_WITH_COMPANION]: (args: CreateArgs, companion: Companion) => createRow(args, companion),
 
 		async transaction<R>(callback: (tx: DBTransactionAdapter<BetterAuthOptions>) => Promise<R>): Promise<R> {
 			if (!driver.capabilities.transactions) return callback(adapter);

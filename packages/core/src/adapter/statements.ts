@@ -12,6 +12,7 @@ import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { compiler } from "../compiler.js";
 import type { ReadHint } from "../driver/contract.js";
 import type { FieldInfo, ModelInfo } from "../model.js";
+import { COMPANION_ROW, type Companion } from "./companion.js";
 import type { LimitShape, Slot } from "./shape.js";
 import { type Condition, wherePredicate } from "./where.js";
 
@@ -109,6 +110,28 @@ export function buildInsert(
 	const values = Object.fromEntries(fields.map((f, i) => [f.column, param(slots[i]!)]));
 	const query = fields.length > 0 ? insert.values(values) : insert.defaultValues();
 	return finish(query.returning(columns(model.table, returning) as never));
+}
+
+/**
+ * `insert` (returning every field) as the CTE `"authpg_row"`, `companion` as a
+ * second CTE reading it, and the `returning` fields selected from the row: one
+ * statement, so both commit or neither does. Postgres runs a data-modifying
+ * CTE exactly once whether or not the main query reads it. The companion's
+ * values are the call's values from slot `first` on.
+ */
+export function withCompanion(
+	insert: Statement,
+	returning: readonly FieldInfo[],
+	companion: Companion,
+	first: Slot,
+): Statement {
+	const own = companion.values.map((_, i) => first + i);
+	const selected = returning.map((f) => sql.id(f.key).compile(compiler).sql).join(", ");
+	return {
+		sql: `with ${COMPANION_ROW} as (${insert.sql}), "authpg_companion" as (${companion.sql(insert.plan.length + 1)}) select ${selected} from ${COMPANION_ROW}`,
+		name: "",
+		plan: [...insert.plan, ...own],
+	};
 }
 
 /** `update … set … [where] [returning]`. */

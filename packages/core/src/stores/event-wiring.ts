@@ -2,12 +2,15 @@
  * How `stores.applyTo` feeds the event log from Better Auth.
  *
  * Changes are recorded where they are made: the adapter Better Auth is given
- * is wrapped, and a write that is an event (a session created or deleted, a
- * password or email updated, a user created) writes its event in the same
- * transaction — Better Auth's own when one is open (its `adapter.transaction`
- * runs on the stores' driver, so the event store's statement joins it), the
- * caller's `stores.transaction`, or else a short one opened around the write
- * and its event. Better Auth's `databaseHooks` are no use here: their `after`
+ * is wrapped. A create that is an event (a session, a user, a linked account,
+ * a membership) writes its events in its own statement, as a data-modifying
+ * CTE (`adapter/companion.ts`): atomic, and a sign-in costs no round trip more
+ * than without the log. Any other write that is an event (a session deleted,
+ * a password or email updated) writes its event in the same transaction —
+ * Better Auth's own when one is open (its `adapter.transaction` runs on the
+ * stores' driver, so the event store's statement joins it), the caller's
+ * `stores.transaction`, or else a short one opened around the write and its
+ * event. Better Auth's `databaseHooks` are no use here: their `after`
  * hooks run once the transaction has committed.
  *
  * Failures change nothing, so they are one insert: a plugin's `after` hook
@@ -19,9 +22,11 @@ import { createAuthMiddleware } from "@better-auth/core/api";
 import { type AuthEndpointContext, tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { DBAdapter, DBTransactionAdapter, Where } from "@better-auth/core/db/adapter";
 import { getIP } from "@better-auth/core/utils/ip";
+import { type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "../adapter/companion.js";
 import type { Driver } from "../driver/contract.js";
 import { inCallerTransaction } from "./caller-transaction.js";
-import type { AuthEventInput, EventStore } from "./events.js";
+import { type EventEndpointOptions, eventEndpoints } from "./event-endpoints.js";
+import type { AuthEventInput, EventRowFields, EventStore, eventCompanions } from "./events.js";
 import type { RateLimitStorage } from "./rate-limit.js";
 import { STORE_MARK } from "./tables.js";
 
@@ -54,9 +59,14 @@ function originOf(options: BetterAuthOptions): Origin {
 	const headers = ctx?.headers ?? ctx?.request?.headers;
 	const session = (ctx?.context as { session?: { user?: { id?: unknown } } | null } | undefined)?.session;
 	const actor = session?.user?.id;
+	let ip: string | null | undefined;
 	return {
 		path: ctx?.path ?? "",
-		ipAddress: headers ? getIP(headers, options) : null,
+		// Resolved when first read: a session's events take the address from the session row instead.
+		get ipAddress() {
+			if (ip === undefined) ip = headers ? getIP(headers, options) : null;
+			return ip;
+		},
 		userAgent: headers?.get("user-agent") ?? null,
 		actorId: actor === undefined || actor === null ? null : String(actor),
 		ctx,
@@ -110,13 +120,15 @@ function whereValue(where: Where[] | undefined, field: string): string | null {
 
 /** The events a write is, given what it wrote; empty for writes that are not events. */
 function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput[] {
-	const base = { outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent };
+	// A function, so a session's events (whose address is the row's) never resolve the request's.
+	const base = () => ({ outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent });
 	if (model === "user")
-		return [{ ...base, type: "user.created", userId: str(row.id), actorId: actorOf(origin, str(row.id)) }];
+		return [{ ...base(), type: "user.created", userId: str(row.id), actorId: actorOf(origin, str(row.id)) }];
 	if (model === "session") {
-		const method = signInMethod(origin) ?? (origin.path === "/sign-up/email" ? "email" : undefined);
+		const signedInWith = signInMethod(origin);
+		const method = signedInWith ?? (origin.path === "/sign-up/email" ? "email" : undefined);
 		const session = {
-			...base,
+			outcome: "success" as const,
 			userId: str(row.userId),
 			sessionId: str(row.id),
 			// The session row holds what Better Auth resolved for this request.
@@ -125,8 +137,7 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 			actorId: actorOf(origin, str(row.userId)),
 			details: method ? { method } : {},
 		};
-		const signedIn = signInMethod(origin) !== undefined;
-		return signedIn
+		return signedInWith !== undefined
 			? [
 					{ ...session, type: "sign_in.succeeded" },
 					{ ...session, type: "session.created" },
@@ -137,13 +148,13 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 		// The account a sign-up or a first social sign-in creates comes with its user; that is no link.
 		if (origin.ctx && usersCreated.has(origin.ctx)) return [];
 		const userId = str(row.userId);
-		return [{ ...base, type: "account.linked", userId, actorId: actorOf(origin, userId), details: provider(row) }];
+		return [{ ...base(), type: "account.linked", userId, actorId: actorOf(origin, userId), details: provider(row) }];
 	}
 	if (model === "member") {
 		const userId = str(row.userId);
 		return [
 			{
-				...base,
+				...base(),
 				type: "organization.member_added",
 				userId,
 				actorId: actorOf(origin, userId),
@@ -153,7 +164,7 @@ function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput
 	}
 	if (model === "verification" && origin.path === "/request-password-reset") {
 		// The identifier carries the reset token; only the user id (the value) is recorded.
-		return [{ ...base, type: "password.reset_requested", userId: str(row.value) }];
+		return [{ ...base(), type: "password.reset_requested", userId: str(row.value) }];
 	}
 	return [];
 }
@@ -222,6 +233,14 @@ const actorOf = (origin: Origin, userId: string | null) =>
 const provider = (row: Row) => ({ provider: str(row.providerId) });
 const membership = (row: Row) => ({ organizationId: str(row.organizationId), role: str(row.role) });
 
+/** Which fields of a created row fill its events' `userId` and `sessionId` (as {@link eventsOfCreate} reads them). */
+function rowFields(model: string): EventRowFields {
+	if (model === "session") return { userId: "userId", sessionId: "id" };
+	if (model === "user") return { userId: "id" };
+	if (model === "account" || model === "member") return { userId: "userId" };
+	return {};
+}
+
 /** Endpoint calls that created a user, so the account created with it is not reported as a link. */
 const usersCreated = new WeakSet<object>();
 
@@ -231,6 +250,7 @@ export function withEvents(
 	events: EventStore,
 	driver: Driver,
 	options: BetterAuthOptions,
+	companions: ReturnType<typeof eventCompanions>,
 ): DBAdapter<BetterAuthOptions> {
 	/** Run `write`, then record what it turns out to be, both in one transaction. */
 	const atomically = <T>(write: () => Promise<T>, eventsOf: (result: T) => Promise<AuthEventInput[]>) => {
@@ -252,6 +272,12 @@ export function withEvents(
 			if (args.model === "user" && origin.ctx) usersCreated.add(origin.ctx);
 			const candidate = eventsOfCreate(args.model, (args.data ?? {}) as Row, origin);
 			if (candidate.length === 0) return inner.create(args);
+			const withCompanion = (inner as Partial<CompanionCreate>)[CREATE_WITH_COMPANION];
+			if (withCompanion) {
+				// The events go in the insert's own statement: atomic, and no BEGIN/COMMIT round trips.
+				// What only the row knows (its id, maybe assigned by the database) is read from it there.
+				return withCompanion(args as CreateArgs, companions(candidate, rowFields(args.model))) as never;
+			}
 			return atomically(
 				() => inner.create(args),
 				async (row) => eventsOfCreate(args.model, row as Row, origin),
@@ -352,7 +378,8 @@ function failureReason(code: string | undefined): string {
 }
 
 /**
- * The Better Auth plugin that records failed sign-ins (one insert each). It
+ * The Better Auth plugin that records failed sign-ins (one insert each) and
+ * serves the event log's endpoints (`event-endpoints.ts`). It
  * is also the mark by which the migration planner knows the event log is in
  * use, and carries the retention so `prune` (and `authpg prune`, which sees
  * only the Better Auth options) honours it.
@@ -361,15 +388,21 @@ export function eventsPlugin(
 	events: EventStore,
 	options: BetterAuthOptions,
 	retention: number | undefined,
+	endpointOptions: EventEndpointOptions = {},
 ): BetterAuthPlugin {
 	const plugin: BetterAuthPlugin = {
 		id: EVENTS_PLUGIN_ID,
 		options: { retention },
+		...(endpointOptions.endpoints === false ? {} : { endpoints: eventEndpoints(events, endpointOptions) }),
 		hooks: {
 			after: [
 				{
-					matcher: (context: { path?: string }) =>
-						!!context.path && (context.path.startsWith("/sign-in/") || context.path.startsWith("/two-factor/verify")),
+					// Better Auth calls the matcher once the endpoint has answered: deciding on the answer
+					// here spares every successful sign-in the cost of running a middleware.
+					matcher: (context: { path?: string; context?: { returned?: unknown } }) =>
+						!!context.path &&
+						(context.path.startsWith("/sign-in/") || context.path.startsWith("/two-factor/verify")) &&
+						context.context?.returned instanceof Error,
 					handler: createAuthMiddleware(async (ctx) => {
 						const returned = ctx.context.returned as { status?: unknown; body?: { code?: string } } | undefined;
 						if (!(returned instanceof Error) || returned.status === "FOUND") return;

@@ -11,6 +11,7 @@
  * still list in the order they happened; `created_at` is the database's clock.
  */
 import { type RawBuilder, sql } from "kysely";
+import { COMPANION_ROW, type Companion } from "../adapter/companion.js";
 import { compiler, statementName } from "../compiler.js";
 import type { Driver } from "../driver/contract.js";
 import { InvalidValueError, toQueryError } from "../errors.js";
@@ -109,39 +110,46 @@ export interface EventStoreOptions {
 	schema?: string;
 }
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 
 /**
  * A UUIDv7 source (RFC 9562): 48 bits of Unix milliseconds, then a 74-bit
  * tail that is random on each new millisecond and incremented within one
  * (or when the clock steps back), so ids from one process strictly increase.
+ * The tail is three plain numbers (12 + 30 + 32 bits) rather than a BigInt:
+ * this runs for every event, on the sign-in path.
  */
 export function uuidv7Source(now: () => number = Date.now): () => string {
 	let lastMs = -1;
-	let tail = 0n;
-	const TAIL_BITS = 74n;
-	const MAX_TAIL = (1n << TAIL_BITS) - 1n;
+	let a = 0; // 12 bits: rand_a
+	let b1 = 0; // 30 bits: rand_b's high part (after the 2 variant bits)
+	let b2 = 0; // 32 bits: rand_b's low part
+	const random = new Uint32Array(3);
 	return () => {
 		let ms = now();
 		if (ms > lastMs) {
-			const random = crypto.getRandomValues(new Uint8Array(10));
+			crypto.getRandomValues(random);
 			// The top bit stays clear so a millisecond has room for 2^73 increments.
-			tail = BigInt(`0x${hex(random)}`) & (MAX_TAIL >> 1n);
+			a = random[0]! & 0x7ff;
+			b1 = random[1]! & 0x3fffffff;
+			b2 = random[2]!;
 			lastMs = ms;
 		} else {
 			ms = lastMs;
-			tail++;
-			if (tail > MAX_TAIL) {
-				lastMs = ++ms;
-				tail = 0n;
+			if (++b2 > 0xffffffff) {
+				b2 = 0;
+				if (++b1 > 0x3fffffff) {
+					b1 = 0;
+					if (++a > 0xfff) {
+						lastMs = ++ms;
+						a = 0;
+					}
+				}
 			}
 		}
-		const randA = Number(tail >> 62n); // 12 bits
-		const randB = tail & ((1n << 62n) - 1n);
-		const timeHex = ms.toString(16).padStart(12, "0");
-		const a = (0x7000 | randA).toString(16).padStart(4, "0");
-		const b = (randB | (0b10n << 62n)).toString(16).padStart(16, "0");
-		return `${timeHex.slice(0, 8)}-${timeHex.slice(8)}-${a}-${b.slice(0, 4)}-${b.slice(4)}`;
+		const time = ms.toString(16).padStart(12, "0");
+		const hi = hex8((0x80000000 | b1) >>> 0);
+		return `${time.slice(0, 8)}-${time.slice(8)}-${(0x7000 | a).toString(16)}-${hi.slice(0, 4)}-${hi.slice(4)}${hex8(b2)}`;
 	};
 }
 
@@ -178,39 +186,84 @@ interface EventRow {
 	details: Record<string, unknown> | string;
 }
 
+/**
+ * One id source for every store in the process, so events written through
+ * any of them (a store's `record`, or a change's own statement) still order
+ * as they happened.
+ */
+const nextId = uuidv7Source();
+
+/** The nine columns a batch of events is sent as: parallel arrays, unnested by one statement. */
+function eventColumns(events: readonly AuthEventInput[]): (string | null)[][] {
+	const columns: (string | null)[][] = Array.from({ length: 9 }, () => []);
+	for (const event of events) {
+		const row = [
+			nextId(),
+			event.type,
+			event.outcome,
+			event.userId ?? null,
+			event.sessionId ?? null,
+			event.actorId ?? null,
+			event.ipAddress || null,
+			event.userAgent || null,
+			JSON.stringify(event.details ?? {}),
+		];
+		for (const [i, value] of row.entries()) columns[i]!.push(value);
+	}
+	return columns;
+}
+
+/**
+ * The insert of a batch of events, its parameters from `$first`. With `row`,
+ * the events are read against the row a create is writing (the CTE
+ * `"authpg_row"`, see `adapter/companion.ts`): `user_id` and `session_id` come
+ * from the named fields of that row, whose id the database may be the one to
+ * assign. The database's clock, read once, stamps the batch; the ids order it.
+ */
+function insertSql(table: string, first: number, row?: EventRowFields): string {
+	const p = (i: number) => `$${first + i}::text[]`;
+	const fromRow = (field: string | undefined, fallback: string) =>
+		field ? `r.${sql.id(field).compile(compiler).sql}::text` : fallback;
+	return `insert into ${table} ("id", "created_at", "type", "outcome", "user_id", "session_id", "actor_id", "ip_address", "user_agent", "details")
+		select e.id::uuid, (select clock_timestamp()), e.type, e.outcome, ${fromRow(row?.userId, "e.user_id")}, ${fromRow(row?.sessionId, "e.session_id")}, e.actor_id, e.ip_address, e.user_agent, e.details::jsonb
+		  from ${row ? `${COMPANION_ROW} r cross join ` : ""}unnest(${[0, 1, 2, 3, 4, 5, 6, 7, 8].map(p).join(", ")})
+		       as e(id, type, outcome, user_id, session_id, actor_id, ip_address, user_agent, details)`;
+}
+
+/** Fields of a row being created that fill every event's `userId` and `sessionId` (see {@link eventCompanion}). */
+export interface EventRowFields {
+	userId?: string | undefined;
+	sessionId?: string | undefined;
+}
+
+/**
+ * Events as a companion of a create (`adapter/companion.ts`), for the event
+ * log in `schema`: written by the create's own statement, so an event commits
+ * if and only if its row does, in one round trip. Internal: `stores.applyTo`
+ * wires it.
+ */
+export function eventCompanions(
+	schema: string | undefined,
+): (events: readonly AuthEventInput[], row: EventRowFields) => Companion {
+	const table = sql.id(schema ?? "public", EVENT_TABLE).compile(compiler).sql;
+	return (events, row) => ({
+		key: `events\u0001${table}\u0001${row.userId ?? ""}\u0001${row.sessionId ?? ""}`,
+		sql: (first) => insertSql(table, first, row),
+		values: eventColumns(events),
+	});
+}
+
 /** The event log in `authpg_event` (created by the migration planner). */
 export function eventStore(driver: Driver, options: EventStoreOptions = {}): EventStore {
 	const table = sql.id(options.schema ?? "public", EVENT_TABLE);
-	const nextId = uuidv7Source();
-	// One statement for any number of events: parallel arrays, unnested. The
-	// database's clock, read once, stamps the batch; the ids order it.
-	const insert =
-		sql`insert into ${table} ("id", "created_at", "type", "outcome", "user_id", "session_id", "actor_id", "ip_address", "user_agent", "details")
-		select e.id::uuid, (select clock_timestamp()), e.type, e.outcome, e.user_id, e.session_id, e.actor_id, e.ip_address, e.user_agent, e.details::jsonb
-		  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-		       as e(id, type, outcome, user_id, session_id, actor_id, ip_address, user_agent, details)`.compile(
-			compiler,
-		).sql;
+	// One statement for any number of events.
+	const insert = insertSql(table.compile(compiler).sql, 1);
 	const insertName = statementName(insert);
 
 	return {
 		async record(events) {
 			if (events.length === 0) return;
-			const columns: (string | null)[][] = Array.from({ length: 9 }, () => []);
-			for (const event of events) {
-				const row = [
-					nextId(),
-					event.type,
-					event.outcome,
-					event.userId ?? null,
-					event.sessionId ?? null,
-					event.actorId ?? null,
-					event.ipAddress || null,
-					event.userAgent || null,
-					JSON.stringify(event.details ?? {}),
-				];
-				for (const [i, value] of row.entries()) columns[i]!.push(value);
-			}
+			const columns = eventColumns(events);
 			try {
 				await driver.query(insert, columns, { name: insertName });
 			} catch (error) {

@@ -18,8 +18,9 @@ import {
 	runCallerTransaction,
 	runReadingFromPrimary,
 } from "./caller-transaction.js";
+import type { EventEndpointOptions } from "./event-endpoints.js";
 import { eventsPlugin, withEvents, withRateLimitEvents } from "./event-wiring.js";
-import { type EventStore, eventStore } from "./events.js";
+import { type EventStore, eventCompanions, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
@@ -45,7 +46,7 @@ export interface StoresOptions extends SchemaOptions {
 }
 
 /** Options of the event log. */
-export interface EventsOptions {
+export interface EventsOptions extends EventEndpointOptions {
 	/**
 	 * How long events are kept, in milliseconds; `prune` deletes older ones.
 	 * Default: kept until deleted by hand.
@@ -152,7 +153,9 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 	const recording = options.events !== undefined && options.events !== false;
 	if (recording) used.push("events");
 	const events = eventStore(driver, { schema: options.schema });
+	const companions = eventCompanions(options.schema);
 	const retention = typeof options.events === "object" ? options.events.retention : undefined;
+	const endpointOptions = typeof options.events === "object" ? options.events : {};
 	const limiter = recording ? withRateLimitEvents(rateLimit, events) : rateLimit;
 	let keys: KeyStore | undefined;
 	let kysely: Kysely<any> | undefined;
@@ -174,10 +177,12 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 		applyTo: (authOptions) => ({
 			...authOptions,
-			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o) : adapter,
+			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o, companions) : adapter,
 			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
-			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention)] } : {}),
+			...(recording
+				? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention, endpointOptions)] }
+				: {}),
 		}),
 		migrate: (authOptions, migrateOptions) =>
 			applyMigrations(driver, authOptions, { stores: used, ...migrateOptions, ...schemaOptions }),
