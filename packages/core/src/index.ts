@@ -40,6 +40,13 @@ export {
 	type RotateKeystorePasswordResult,
 	rotateKeystorePassword,
 } from "./keystore/key-store.js";
+export {
+	type ResealCount,
+	type ResealOptions,
+	type ResealProgress,
+	type ResealResult,
+	resealFields,
+} from "./keystore/reseal.js";
 export { HASHED_PREFIX, SEALED_PREFIX } from "./keystore/seal.js";
 export { type ApplyOptions, applyMigrations, MigrationError, UnsafeMigrationError } from "./migrations/apply.js";
 export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./migrations/ddl.js";

@@ -2,6 +2,8 @@ import {
 	type Driver,
 	HASHED_PREFIX,
 	KeystorePasswordError,
+	resealFields,
+	rotateFieldKey,
 	rotateKeystorePassword,
 	SEALED_PREFIX,
 	SealedFieldConfigError,
@@ -386,6 +388,102 @@ export function sealedFieldsSuite(driver: () => Driver) {
 			const signedIn = await auth.api.signInEmail({ body: { email, password: newPassword } });
 			expect(signedIn.user.id).toBe(userId);
 			await expect(auth.api.resetPassword({ body: { token: outbox.reset[0]!, newPassword } })).rejects.toThrow();
+		});
+
+		it("a key rotation killed midway resumes and ends with every row readable; clear values are adopted", async () => {
+			const ns = `${NS}_reseal`;
+			await driver().query(`drop schema if exists ${ns} cascade`, []);
+			const app = storesFor(driver(), { schema: ns, keystorePassword: PASSWORD, seal: true }, async () => {});
+			await app.migrate(options);
+			const adapter = app.adapter(options);
+			const { id: ownerId } = await adapter.create<Record<string, unknown>, { id: string }>({
+				model: "user",
+				data: {
+					name: "Owner",
+					email: `${random("owner")}@example.com`,
+					emailVerified: true,
+					createdAt: new Date(),
+					updatedAt: new Date(),
+				},
+			});
+			const expected = new Map<string, string>();
+			for (let i = 0; i < 23; i++) {
+				const accessToken = random(`access-${i}`);
+				const row = await adapter.create<Record<string, unknown>, { id: string }>({
+					model: "account",
+					data: {
+						userId: ownerId,
+						providerId: `p${i}`,
+						accountId: `a${i}`,
+						accessToken,
+						createdAt: new Date(),
+						updatedAt: new Date(),
+					},
+				});
+				expected.set(row.id, accessToken);
+			}
+			// Rows from before sealing was on: clear values, written behind the adapter's back.
+			for (let i = 0; i < 4; i++) {
+				const id = random("legacy");
+				const accessToken = random(`legacy-access-${i}`);
+				await driver().query(
+					`insert into ${ns}.account (id, "userId", "providerId", "accountId", "accessToken", "createdAt", "updatedAt") values ($1, $2, $3, $4, $5, now(), now())`,
+					[id, ownerId, `legacy${i}`, `legacy${i}`, accessToken],
+				);
+				expected.set(id, accessToken);
+			}
+			const legacyReset = `reset-password:${random("legacy-token")}`;
+			await driver().query(
+				`insert into ${ns}.verification (id, identifier, value, "expiresAt", "createdAt", "updatedAt") values ($1, $2, $3, now() + interval '1 hour', now(), now())`,
+				[random("v"), legacyReset, ownerId],
+			);
+			const newKey = await rotateFieldKey(driver(), { password: PASSWORD, schema: ns });
+			const reseal = (onProgress?: () => void) =>
+				resealFields(driver(), options, { keystorePassword: PASSWORD, schema: ns, batchSize: 5, onProgress });
+			let batches = 0;
+			await expect(
+				reseal(() => {
+					if (++batches === 2) throw new Error("killed");
+				}),
+			).rejects.toThrow("killed");
+			const prefixes = async () =>
+				(
+					await driver().query<{ v: string }>(
+						`select "accessToken" as v from ${ns}.account where "accessToken" is not null`,
+						[],
+					)
+				).rows.map((r) => (r.v.startsWith(SEALED_PREFIX) ? r.v.split(":")[2] : "clear"));
+			const midway = await prefixes();
+			expect(midway.filter((k) => k === newKey).length).toBe(10);
+			expect(midway.filter((k) => k !== newKey).length).toBe(17);
+			// Meanwhile this process (its keyring loaded before the rotation) reads old and new keys alike.
+			const read = async () => {
+				const rows = await adapter.findMany<{ id: string; accessToken: string }>({
+					model: "account",
+					where: [{ field: "userId", value: ownerId }],
+				});
+				return new Map(rows.map((r) => [r.id, r.accessToken]));
+			};
+			expect(await read()).toEqual(expected);
+			const result = await reseal();
+			expect(result.keyId).toBe(newKey);
+			const access = result.fields.find((f) => f.field === "account.accessToken")!;
+			expect(access.resealed + access.adopted).toBe(17);
+			expect(access.unreadable).toBe(0);
+			expect(await prefixes()).toEqual(Array(27).fill(newKey));
+			expect(await read()).toEqual(expected);
+			const text = await dump(driver(), ns);
+			for (const token of expected.values()) expect(text.includes(token)).toBe(false);
+			expect(text.includes(legacyReset)).toBe(false);
+			// The hashed legacy identifier is found by Better Auth's lookup again.
+			const found = await adapter.findOne<Record<string, unknown>>({
+				model: "verification",
+				where: [{ field: "identifier", value: legacyReset }],
+			});
+			expect(found).toMatchObject({ identifier: legacyReset, value: ownerId });
+			// A second run finds nothing left.
+			const again = await reseal();
+			expect(again.fields.every((f) => f.resealed + f.adopted === 0)).toBe(true);
 		});
 
 		it("rotating the keystore password re-wraps the field keys: sealed values still open with the new one", async () => {

@@ -489,7 +489,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 				transaction: driver.capabilities.transactions ? (callback) => adapter.transaction(callback as never) : false,
 			},
 			/** What `authpg` tooling needs to reach this adapter's database. */
-			authpg: { driver, schema: schema.namespace, usePlural: schema.usePlural },
+			authpg: { driver, schema: schema.namespace, usePlural: schema.usePlural, seal: ctx.sealer?.option },
 		},
 	};
 	return adapter;

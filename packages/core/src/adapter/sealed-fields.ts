@@ -143,9 +143,15 @@ export class FieldSealer {
 	private readonly models = new WeakMap<ModelInfo, SealedModel | null>();
 	private lastReload = 0;
 
+	/**
+	 * @param config the resolved configuration.
+	 * @param keys the field keys.
+	 * @param option the `seal` option as given, which the adapter hands to tooling (`authpg keystore seal`, doctor).
+	 */
 	constructor(
 		readonly config: SealConfig,
 		private readonly keys: FieldKeySource,
+		readonly option: boolean | SealOptions = true,
 	) {}
 
 	/** The sealed view of `model`, or undefined when nothing of it is sealed or hashed. */

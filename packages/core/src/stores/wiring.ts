@@ -142,7 +142,9 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		);
 	}
 	const sealer =
-		sealing && password ? new FieldSealer(sealing, fieldKeys(driver, { password, schema: options.schema })) : undefined;
+		sealing && password
+			? new FieldSealer(sealing, fieldKeys(driver, { password, schema: options.schema }), options.seal)
+			: undefined;
 	const adapter = sealingAdapter(driver, schemaOptions, sealer);
 	const rateLimit = rateLimitStorage(driver, { schema: options.schema });
 	const kv = secondaryStorage(driver, { schema: options.schema });
