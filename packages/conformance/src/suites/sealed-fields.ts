@@ -10,6 +10,7 @@ import {
 	SealedFieldError,
 	SealedFieldQueryError,
 	type Stores,
+	storesIn,
 } from "@authpg/core";
 import { storesFor } from "@authpg/core/driver";
 import { type BetterAuthOptions, betterAuth } from "better-auth";
@@ -134,6 +135,12 @@ export function sealedFieldsSuite(driver: () => Driver) {
 			await auth.api.requestPasswordReset({ body: { email, redirectTo: "/reset" } });
 			await auth.api.sendVerificationOTP({ body: { email, type: "sign-in" } });
 			await auth.api.signInMagicLink({ body: { email }, headers: new Headers() });
+		});
+
+		it("the planner sees, from the applied options alone, that sealing needs the key store's tables", () => {
+			expect(storesIn(stores.applyTo(options))).toContain("keyStore");
+			const plain = storesFor(driver(), { schema: NS, keystorePassword: PASSWORD }, async () => {});
+			expect(storesIn(plain.applyTo({}))).not.toContain("keyStore");
 		});
 
 		it("refuses seal without a keystore password", () => {

@@ -204,11 +204,13 @@ export function storesIn(options: {
 	rateLimit?: { customStorage?: unknown } | undefined;
 	secondaryStorage?: unknown;
 	plugins?: unknown[] | undefined;
+	database?: unknown;
 }): StoreName[] {
 	const marked = (value: unknown): StoreName | undefined =>
 		(value as Record<symbol, StoreName> | undefined)?.[STORE_MARK];
 	const found = new Set<StoreName>();
-	for (const candidate of [options.rateLimit?.customStorage, options.secondaryStorage]) {
+	// The adapter is marked "keyStore" when it seals fields: their data keys live in the key store's tables.
+	for (const candidate of [options.rateLimit?.customStorage, options.secondaryStorage, options.database]) {
 		const store = marked(candidate);
 		if (store) found.add(store);
 	}

@@ -21,7 +21,7 @@ import { type EventStore, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
-import type { StoreName } from "./tables.js";
+import { STORE_MARK, type StoreName } from "./tables.js";
 
 /** Options every driver package's `createStores`/`fromClient` accepts. */
 export interface StoresOptions extends SchemaOptions {
@@ -175,7 +175,10 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 		applyTo: (authOptions) => ({
 			...authOptions,
-			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o) : adapter,
+			database: markSealing(
+				recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o) : adapter,
+				sealer !== undefined,
+			),
 			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
 			...(recording ? { plugins: [...(authOptions.plugins ?? []), eventsPlugin(events, authOptions, retention)] } : {}),
@@ -195,6 +198,16 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 	};
 }
+/**
+ * Mark an adapter that seals fields, so the planner (`authpg migrate` reads the
+ * options, not the stores) creates the key store's tables its data keys live in.
+ */
+function markSealing<A extends object>(adapter: A, sealing: boolean): A {
+	if (sealing && !(STORE_MARK in adapter))
+		Object.defineProperty(adapter, STORE_MARK, { value: "keyStore" satisfies StoreName });
+	return adapter;
+}
+
 interface Registered {
 	driver: Driver;
 	users: number;
