@@ -4,7 +4,13 @@
  * the `Driver` seam and the kit from `@authpg/core/driver`.
  */
 export { type PostgresAdapterOptions, postgresAdapter } from "./adapter/adapter.js";
-export { DEFAULT_HASHED_FIELDS, DEFAULT_SEALED_FIELDS, type SealOptions } from "./adapter/sealed-fields.js";
+export {
+	DEFAULT_HASHED_FIELDS,
+	DEFAULT_SEALED_FIELDS,
+	type SealedColumn,
+	type SealOptions,
+	sealedColumns,
+} from "./adapter/sealed-fields.js";
 export { isConnectionError } from "./driver/connection-loss.js";
 export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver/contract.js";
 export { type KyselyDialectOptions, kyselyDialect } from "./driver/kysely-dialect.js";

@@ -8,11 +8,13 @@
  *
  * A model with nothing sealed costs one map lookup per call and no promise.
  */
+
+import type { BetterAuthOptions } from "@better-auth/core";
 import type { Where } from "@better-auth/core/db/adapter";
 import { InvalidValueError, SealedFieldConfigError, SealedFieldError, SealedFieldQueryError } from "../errors.js";
 import type { FieldKeyring, FieldKeySource } from "../keystore/field-keys.js";
 import { fieldAad, hashField, isSealed, openField, SEALED_PREFIX, sealedKeyId, sealField } from "../keystore/seal.js";
-import type { CompiledSchema, FieldInfo, ModelInfo } from "../model.js";
+import { type CompiledSchema, compileSchema, type FieldInfo, type ModelInfo, type SchemaOptions } from "../model.js";
 
 type Row = Record<string, unknown>;
 
@@ -135,6 +137,73 @@ function checkField(model: ModelInfo, key: string, what: string): FieldInfo {
 	return field;
 }
 
+/** The sealed and hashed fields of `model` under `config`; null when it has none. */
+export function resolveSealedModel(config: SealConfig, model: ModelInfo, schema: CompiledSchema): SealedModel | null {
+	const table = schema.tables[model.key];
+	// Configured by model key or by a custom modelName.
+	const names = [model.key, table?.modelName].filter((n): n is string => typeof n === "string");
+	const sealedNames = new Set<string>();
+	const hashedRules = new Map<string, true | readonly string[]>();
+	for (const name of names) {
+		for (const f of config.sealed.get(name) ?? []) sealedNames.add(f);
+		for (const [f, rule] of config.hashed.get(name) ?? []) hashedRules.set(f, rule);
+	}
+	if (sealedNames.size === 0 && hashedRules.size === 0) return null;
+	const sealed = [...sealedNames].map((k) => checkField(model, k, "sealed"));
+	const hashed = [...hashedRules].map(([k, rule]) => ({
+		field: checkField(model, k, "hashed"),
+		prefixes: rule === true ? undefined : rule,
+	}));
+	return {
+		model,
+		sealed,
+		hashed,
+		sealedKeys: new Set(sealed.map((f) => f.key)),
+		hashedKeys: new Set(hashed.map((h) => h.field.key)),
+	};
+}
+
+/** One column a `seal` option covers, for tooling (`authpg doctor`). */
+export interface SealedColumn {
+	/** `"model.field"`. */
+	readonly field: string;
+	readonly table: string;
+	readonly column: string;
+	readonly kind: "sealed" | "hashed";
+	/** Hashed only: the prefixes of the values it hashes; undefined for every value. */
+	readonly prefixes?: readonly string[] | undefined;
+}
+
+/**
+ * The columns `seal` covers for Better Auth `options` (what doctor checks for
+ * clear values). Throws {@link SealedFieldConfigError} on a bad option.
+ */
+export function sealedColumns(
+	options: BetterAuthOptions,
+	seal: boolean | SealOptions,
+	schemaOptions: SchemaOptions = {},
+): SealedColumn[] {
+	const config = sealConfig(seal);
+	if (!config) return [];
+	const schema = compileSchema(options, schemaOptions);
+	const columns: SealedColumn[] = [];
+	for (const model of schema.models) {
+		const sm = resolveSealedModel(config, model, schema);
+		if (!sm) continue;
+		for (const f of sm.sealed)
+			columns.push({ field: `${model.key}.${f.key}`, table: model.table, column: f.column, kind: "sealed" });
+		for (const h of sm.hashed)
+			columns.push({
+				field: `${model.key}.${h.field.key}`,
+				table: model.table,
+				column: h.field.column,
+				kind: "hashed",
+				prefixes: h.prefixes,
+			});
+	}
+	return columns;
+}
+
 /**
  * The per-process sealing state of one stores object: its configuration,
  * resolved once per compiled model, and its field keys.
@@ -158,35 +227,10 @@ export class FieldSealer {
 	of(model: ModelInfo, schema: CompiledSchema): SealedModel | undefined {
 		let found = this.models.get(model);
 		if (found === undefined) {
-			found = this.resolve(model, schema);
+			found = resolveSealedModel(this.config, model, schema);
 			this.models.set(model, found);
 		}
 		return found ?? undefined;
-	}
-
-	private resolve(model: ModelInfo, schema: CompiledSchema): SealedModel | null {
-		const table = schema.tables[model.key];
-		// Configured by model key or by a custom modelName.
-		const names = [model.key, table?.modelName].filter((n): n is string => typeof n === "string");
-		const sealedNames = new Set<string>();
-		const hashedRules = new Map<string, true | readonly string[]>();
-		for (const name of names) {
-			for (const f of this.config.sealed.get(name) ?? []) sealedNames.add(f);
-			for (const [f, rule] of this.config.hashed.get(name) ?? []) hashedRules.set(f, rule);
-		}
-		if (sealedNames.size === 0 && hashedRules.size === 0) return null;
-		const sealed = [...sealedNames].map((k) => checkField(model, k, "sealed"));
-		const hashed = [...hashedRules].map(([k, rule]) => ({
-			field: checkField(model, k, "hashed"),
-			prefixes: rule === true ? undefined : rule,
-		}));
-		return {
-			model,
-			sealed,
-			hashed,
-			sealedKeys: new Set(sealed.map((f) => f.key)),
-			hashedKeys: new Set(hashed.map((h) => h.field.key)),
-		};
 	}
 
 	/** The keyring (loaded on first use: the vault's password is checked then). */
