@@ -49,6 +49,10 @@ export interface KeystoreFlags extends CommonFlags {
 	url?: string;
 	vault?: string;
 	yes: boolean;
+	/** `keystore rotate --resume`: finish a rotation that was stopped, without a new key. */
+	resume: boolean;
+	/** `keystore seal`/`rotate`: rows per batch. */
+	batchSize?: number;
 }
 
 export interface PruneFlags extends CommonFlags {
@@ -77,7 +81,7 @@ export interface EventsFlags extends CommonFlags {
 }
 
 /** What `authpg keystore` does. */
-export const KEYSTORE_ACTIONS = ["rotate-password"] as const;
+export const KEYSTORE_ACTIONS = ["rotate-password", "rotate", "seal"] as const;
 
 export type Parsed =
 	| { command: "help"; topic?: Command }
@@ -127,6 +131,8 @@ const OPTIONS = {
 		url: { type: "string" },
 		vault: { type: "string" },
 		yes: { type: "boolean", short: "y" },
+		resume: { type: "boolean" },
+		"batch-size": { type: "string" },
 	},
 	prune: {
 		...common,
@@ -261,10 +267,21 @@ export function parse(argv: readonly string[]): Parsed {
 		};
 	}
 	if (command === "keystore") {
+		const size = str("batch-size");
+		if (size !== undefined && (!/^\d+$/.test(size) || Number(size) < 1)) {
+			throw usageError(`--batch-size takes a positive whole number, got "${size}".`);
+		}
 		return {
 			command,
 			action: action!,
-			flags: { ...base, url: str("url"), vault: str("vault"), yes: bool("yes") },
+			flags: {
+				...base,
+				url: str("url"),
+				vault: str("vault"),
+				yes: bool("yes"),
+				resume: bool("resume"),
+				batchSize: size === undefined ? undefined : Number(size),
+			},
 		};
 	}
 	const planning: PlanningFlags = {
@@ -320,6 +337,10 @@ Commands:
   events     the auth event log (sign-ins, failures, revocations, credential changes), newest first
   keystore rotate-password
              re-encrypt the JWT key store under a new password, in one transaction
+  keystore seal
+             seal (and hash) the clear values of the fields the config's \`seal\` covers, in batches
+  keystore rotate
+             new data key for sealed fields, then re-seal every value onto it in batches
 
 Exit codes: 0 ok / in sync, 1 pending, blocked or refused, 2 usage or config error, 3 database error.
 
@@ -410,6 +431,21 @@ session, IP, details, user agent.
 
 ${COMMON_HELP}`,
 	keystore: `Usage: authpg keystore rotate-password [options]
+       authpg keystore seal [options]
+       authpg keystore rotate [--resume] [options]
+
+seal: seal in place the clear values of the fields the config's \`seal\` option covers (left
+from before it was turned on), hash the clear values of its hashed fields, and move sealed
+values onto the newest data key. In batches, online (each row is written only if it still holds
+what was read), resumable: run it again after an interruption.
+
+rotate: add a new data key for sealed fields (servers pick it up within 30 s), then re-seal every
+value onto it, printing progress. Readers accept the old and the new key meanwhile. After an
+interruption, \`rotate --resume\` (or \`seal\`) finishes without another new key.
+Both need the config (its \`seal\` option) and AUTHPG_KEYSTORE_PASSWORD (asked on a terminal).
+
+  --batch-size <n>       rows per statement (default 500)
+  --resume               (rotate) finish a stopped rotation: no new key
 
 Change the password of the key store that holds the JWT plugin's signing keys: check the
 current password, derive a new data key (new salt), re-encrypt every key and bump the vault's

@@ -34,6 +34,8 @@ export interface AuthpgAdapterInfo {
 	driver: import("@authpg/core").Driver;
 	schema: string;
 	usePlural: boolean;
+	/** The stores' `seal` option, when sealing is on. */
+	seal?: boolean | import("@authpg/core").SealOptions;
 }
 
 /** A loaded auth config. */
@@ -179,7 +181,12 @@ export async function loadProject(cwd: string, configPath?: string): Promise<Pro
 	const info = adapter?.options?.authpg as Partial<AuthpgAdapterInfo> | undefined;
 	const authpg =
 		info && typeof info.driver?.query === "function" && typeof info.driver.transaction === "function"
-			? { driver: info.driver, schema: info.schema ?? "public", usePlural: info.usePlural === true }
+			? {
+					driver: info.driver,
+					schema: info.schema ?? "public",
+					usePlural: info.usePlural === true,
+					...(info.seal ? { seal: info.seal } : {}),
+				}
 			: undefined;
 	return { file, shown, options: auth.options, authpg, adapterId: adapter?.id, others };
 }

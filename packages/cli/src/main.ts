@@ -8,6 +8,7 @@ import { doctor } from "./commands/doctor.js";
 import { eventsCommand } from "./commands/events.js";
 import { generate } from "./commands/generate.js";
 import { rotatePassword } from "./commands/keystore.js";
+import { sealFieldsCommand } from "./commands/keystore-fields.js";
 import { migrate } from "./commands/migrate.js";
 import { plan } from "./commands/plan.js";
 import { pruneCommand } from "./commands/prune.js";
@@ -35,7 +36,9 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
 			case "generate":
 				return await generate(parsed.flags);
 			case "keystore":
-				return await rotatePassword(parsed.flags);
+				return parsed.action === "rotate-password"
+					? await rotatePassword(parsed.flags)
+					: await sealFieldsCommand(parsed.action, parsed.flags);
 			case "prune":
 				return await pruneCommand(parsed.flags);
 			case "doctor":

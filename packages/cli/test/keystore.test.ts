@@ -182,14 +182,16 @@ describe("authpg keystore rotate-password", () => {
 	it("keystore --help exits 0; an unknown keystore command or flag exits 2", async () => {
 		const [help, unknown, flag] = await Promise.all([
 			authpg(project, {}, "keystore", "--help"),
-			authpg(project, {}, "keystore", "rotate"),
+			authpg(project, {}, "keystore", "rotate-keys"),
 			authpg(project, {}, "keystore", "rotate-password", "--password", "x"),
 		]);
 		expect(help.code).toBe(0);
 		expect(help.stdout).toContain("Usage: authpg keystore rotate-password");
 		expect(help.stdout).toContain("AUTHPG_KEYSTORE_NEW_PASSWORD");
 		expect(unknown.code).toBe(2);
-		expect(unknown.stderr).toContain('Unknown keystore command "rotate"');
+		expect(unknown.stderr).toContain('Unknown keystore command "rotate-keys"');
+		expect(unknown.stderr).toContain("Keystore commands: rotate-password, rotate, seal.");
+		expect(help.stdout).toContain("authpg keystore seal");
 		expect(flag.code).toBe(2);
 		expect(flag.stderr).toContain("authpg keystore rotate-password --help");
 	});

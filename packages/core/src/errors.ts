@@ -168,3 +168,48 @@ function sqlStateOf(error: unknown): string | undefined {
 	// A socket error's code (EPIPE) has the shape of a SQLSTATE; it comes with the system call that failed.
 	return typeof code === "string" && syscall === undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
+
+/**
+ * A sealed field's stored value does not open: it was altered, copied from
+ * another row or column, or sealed under a key this key store does not hold
+ * (another vault, a lost key). Names the model, field and row id, never the
+ * value or a key.
+ */
+export class SealedFieldError extends AuthpgError {
+	/** The Better Auth model. */
+	readonly model: string;
+	/** The field. */
+	readonly field: string;
+	/** The row id whose value did not open. */
+	readonly rowId: string;
+	constructor(model: string, field: string, rowId: string) {
+		super(
+			"SEALED_FIELD",
+			`The sealed value of "${model}.${field}" in row "${rowId}" does not open: it was altered, copied from another row or column, or sealed under a key this key store does not hold (another vault or keystore password). Restore the row from a backup, or clear the field.`,
+		);
+		this.model = model;
+		this.field = field;
+		this.rowId = rowId;
+	}
+}
+
+/**
+ * A query filters or sorts on a sealed field (or uses an operator other than
+ * equality on a hashed one): its stored values are ciphertexts, so the query
+ * could only miss. Thrown instead of a silent miss.
+ */
+export class SealedFieldQueryError extends AuthpgError {
+	constructor(model: string, field: string, what: string) {
+		super(
+			"SEALED_FIELD_QUERY",
+			`"${model}.${field}" is stored ${what}, so this query cannot run on it. Query by another field (e.g. the id), or leave the field out of \`seal\`.`,
+		);
+	}
+}
+
+/** The `seal` option cannot be honoured as given (names the option, never a key or password). */
+export class SealedFieldConfigError extends AuthpgError {
+	constructor(message: string) {
+		super("SEALED_FIELD_CONFIG", message);
+	}
+}

@@ -4,6 +4,13 @@
  * the `Driver` seam and the kit from `@authpg/core/driver`.
  */
 export { type PostgresAdapterOptions, postgresAdapter } from "./adapter/adapter.js";
+export {
+	DEFAULT_HASHED_FIELDS,
+	DEFAULT_SEALED_FIELDS,
+	type SealedColumn,
+	type SealOptions,
+	sealedColumns,
+} from "./adapter/sealed-fields.js";
 export { isConnectionError } from "./driver/connection-loss.js";
 export type { Driver, DriverCapabilities, QueryOptions, QueryResult } from "./driver/contract.js";
 export { type KyselyDialectOptions, kyselyDialect } from "./driver/kysely-dialect.js";
@@ -15,10 +22,14 @@ export {
 	PreparedStatementError,
 	QueryError,
 	QueryTimeoutError,
+	SealedFieldConfigError,
+	SealedFieldError,
+	SealedFieldQueryError,
 	toQueryError,
 	UnknownFieldError,
 	UnknownModelError,
 } from "./errors.js";
+export { type FieldKeysOptions, rotateFieldKey } from "./keystore/field-keys.js";
 export {
 	KEYSTORE_ITERATIONS,
 	type KeyStore,
@@ -35,6 +46,14 @@ export {
 	type RotateKeystorePasswordResult,
 	rotateKeystorePassword,
 } from "./keystore/key-store.js";
+export {
+	type ResealCount,
+	type ResealOptions,
+	type ResealProgress,
+	type ResealResult,
+	resealFields,
+} from "./keystore/reseal.js";
+export { HASHED_PREFIX, SEALED_PREFIX } from "./keystore/seal.js";
 export { type ApplyOptions, applyMigrations, MigrationError, UnsafeMigrationError } from "./migrations/apply.js";
 export type { IndexDefinition, SchemaStep, StepKind, StepSafety } from "./migrations/ddl.js";
 export { HISTORY_TABLE, lastMigration, type MigrationRecord } from "./migrations/history.js";

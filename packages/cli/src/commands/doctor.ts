@@ -12,12 +12,15 @@ import {
 	EVENT_PARTITIONS_AHEAD,
 	EVENT_TABLE,
 	eventPartitionName,
+	HASHED_PREFIX,
 	introspect,
 	type LiveSchema,
 	type MigrationPlan,
 	monthStart,
 	planMigrations,
 	prune,
+	SEALED_PREFIX,
+	sealedColumns,
 } from "@authpg/core";
 import type { DoctorFlags } from "../args.js";
 import { loadProject, type Project } from "../config.js";
@@ -192,6 +195,42 @@ async function eventPartitionFindings(driver: Driver, namespace: string): Promis
 	];
 }
 
+/**
+ * Clear values in columns the config's `seal` covers: left from before sealing
+ * was turned on (or written around the adapter). Counts only; never a value.
+ */
+async function clearSealedFindings(
+	driver: Driver,
+	project: Project,
+	live: LiveSchema,
+	schemaOptions: { schema: string; usePlural: boolean },
+): Promise<Finding[]> {
+	const seal = project.authpg?.seal;
+	if (!seal) return [];
+	const findings: Finding[] = [];
+	for (const c of sealedColumns(project.options, seal, schemaOptions)) {
+		if (!live.tables.get(c.table)?.columns.has(c.column)) continue;
+		const table = `${quoteId(schemaOptions.schema)}.${quoteId(c.table)}`;
+		const col = quoteId(c.column);
+		const rule = c.prefixes ? ` and exists (select 1 from unnest($2::text[]) p where starts_with(${col}, p))` : "";
+		const { rows } = await driver.query<{ n: string }>(
+			`select count(*)::text as "n" from ${table} where ${col} is not null and not starts_with(${col}, $1::text)${rule}`,
+			c.prefixes
+				? [c.kind === "sealed" ? SEALED_PREFIX : HASHED_PREFIX, c.prefixes]
+				: [c.kind === "sealed" ? SEALED_PREFIX : HASHED_PREFIX],
+		);
+		const n = Number(rows[0]?.n ?? 0);
+		if (n === 0) continue;
+		findings.push({
+			check: "clearSealedValues",
+			what: `${n} ${n === 1 ? "value" : "values"} of ${c.field} ${n === 1 ? "is" : "are"} in the clear, though the config ${c.kind === "sealed" ? "seals" : "hashes"} it.`,
+			why: "A dump, a backup or a read-only injection shows them as they are: OAuth tokens or verification secrets that open accounts.",
+			fix: "authpg keystore seal (seals and hashes them in place, in batches, online)",
+		});
+	}
+	return findings;
+}
+
 /** `authpg doctor`: 0 healthy, 1 findings, 2 when the checks could not run. */
 export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 	let connection: ReturnType<typeof connect> | undefined;
@@ -211,6 +250,7 @@ export async function doctor(flags: DoctorFlags): Promise<ExitCode> {
 			...planFindings(plan, schema.idKind, lookupIndexNames(schema, unindexed)),
 			...lookupFindings(unindexed, plan, live, connection.namespace),
 			...(await eventPartitionFindings(driver, connection.namespace)),
+			...(await clearSealedFindings(driver, project, live, schemaOptions)),
 		];
 		const foreignKeys = unindexed.filter((c) => c.use === "reference");
 		const user = schema.models.find((m) => m.key === "user");

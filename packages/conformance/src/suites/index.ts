@@ -14,6 +14,7 @@ import { migrationAdoptionSuite } from "./migrations-adopt.js";
 import { migrationApplyingSuite } from "./migrations-apply.js";
 import { migrationPlanningSuite } from "./migrations-plan.js";
 import { namespaceSuite } from "./namespace.js";
+import { sealedFieldsSuite } from "./sealed-fields.js";
 import { storesSuite } from "./stores.js";
 import { whereSuite } from "./where.js";
 import { writesSuite } from "./writes.js";
@@ -59,4 +60,5 @@ export function registerOwnSuites(context: SuiteContext): void {
 	concurrencySuite(driver);
 	identifiersSuite(driver);
 	keystoreDamageSuite(driver);
+	sealedFieldsSuite(driver);
 }

@@ -105,6 +105,7 @@ export function keystoreSuite(driver: () => Driver) {
 			);
 			expect(rows).toEqual([
 				{ name: "authpg_keystore", persistence: "p" },
+				{ name: "authpg_keystore_field_key", persistence: "p" },
 				{ name: "authpg_keystore_key", persistence: "p" },
 			]);
 		});
@@ -386,7 +387,7 @@ export function keystoreSuite(driver: () => Driver) {
 			const options = stores.applyTo({ plugins: [jwt({ adapter: stores.keyStore.jwtAdapter })] });
 			expect(storesIn(options)).toEqual(["rateLimit", "keyStore"]);
 			await stores.migrate({});
-			expect(await tablesIn()).toEqual(["authpg_keystore", "authpg_keystore_key"]);
+			expect(await tablesIn()).toEqual(["authpg_keystore", "authpg_keystore_field_key", "authpg_keystore_key"]);
 			// open() creates the vault up front (no key yet), so a wrong password fails at startup.
 			await stores.keyStore.open();
 			const { rows } = await driver().query<{ vault_id: string; version: number; keys: number }>(

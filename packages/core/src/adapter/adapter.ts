@@ -9,7 +9,7 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import type { DBAdapter, DBTransactionAdapter, JoinOption, Where } from "@better-auth/core/db/adapter";
 import type { Driver } from "../driver/contract.js";
-import { AuthpgError, InvalidValueError, toQueryError } from "../errors.js";
+import { AuthpgError, InvalidValueError, SealedFieldQueryError, toQueryError } from "../errors.js";
 import { planFresh, planSql } from "../migrations/plan.js";
 import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
 import { type Companion, type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "./companion.js";
@@ -18,6 +18,7 @@ import { lockEmailInTransaction } from "./email-lock.js";
 import { type Assignments, assign, inputValue, updateColumns } from "./input.js";
 import { type ResolvedJoins, resolveJoins } from "./join.js";
 import { applyOutputTransforms, applyRules } from "./output.js";
+import type { FieldSealer, Known, SealedModel } from "./sealed-fields.js";
 import { fieldsKey, type LimitShape, type ShapeOperation, type Slot, shapeKey } from "./shape.js";
 import {
 	buildConsumeOne,
@@ -45,7 +46,19 @@ export function postgresAdapter(
 	driver: Driver,
 	adapterOptions: PostgresAdapterOptions = {},
 ): (options: BetterAuthOptions) => DBAdapter<BetterAuthOptions> {
-	return (options) => createAdapter(new AdapterContext(options, adapterOptions), driver);
+	return sealingAdapter(driver, adapterOptions, undefined);
+}
+
+/**
+ * {@link postgresAdapter} with sealed and hashed fields (`createStores({ seal })`
+ * builds it; the sealer holds the key store's field keys).
+ */
+export function sealingAdapter(
+	driver: Driver,
+	adapterOptions: PostgresAdapterOptions,
+	sealer: FieldSealer | undefined,
+): (options: BetterAuthOptions) => DBAdapter<BetterAuthOptions> {
+	return (options) => createAdapter(new AdapterContext(options, adapterOptions, sealer), driver);
 }
 
 function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, values: unknown[]) {
@@ -62,8 +75,12 @@ function outputRow(
 	model: ModelInfo,
 	row: Row | undefined,
 	joins?: ResolvedJoins,
+	known?: Known,
 ): Row | null | Promise<Row> {
 	if (!row) return null;
+	if (ctx.sealer && (ctx.sealedOf(model) || joins?.joins.some((j) => ctx.sealedOf(j.model)))) {
+		return openRow(ctx, ctx.sealer, model, row, joins, known);
+	}
 	applyRules(row, ctx.rulesOf(model).row);
 	if (joins) {
 		for (const join of joins.joins) {
@@ -72,6 +89,32 @@ function outputRow(
 			if (Array.isArray(value)) for (const item of value) applyRules(item, nested);
 			else if (value) applyRules(value as Row, nested);
 			else row[join.model.key] = join.oneToOne ? null : [];
+		}
+	}
+	return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
+}
+
+/** {@link outputRow} for a row (or joined rows) with sealed fields: converted, then opened. */
+async function openRow(
+	ctx: AdapterContext,
+	sealer: FieldSealer,
+	model: ModelInfo,
+	row: Row,
+	joins: ResolvedJoins | undefined,
+	known: Known | undefined,
+): Promise<Row> {
+	applyRules(row, ctx.rulesOf(model).row);
+	const sm = ctx.sealedOf(model);
+	if (sm) await sealer.output(sm, row, known);
+	for (const join of joins?.joins ?? []) {
+		const nested = ctx.rulesOf(join.model).nested;
+		const joined = ctx.sealedOf(join.model);
+		const value = row[join.model.key];
+		const items = Array.isArray(value) ? (value as Row[]) : value ? [value as Row] : [];
+		if (!value) row[join.model.key] = join.oneToOne ? null : [];
+		for (const item of items) {
+			applyRules(item, nested);
+			if (joined) await sealer.output(joined, item, undefined);
 		}
 	}
 	return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
@@ -159,6 +202,52 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 	// promise and a tick, and Better Auth's async hooks make each dearer).
 	const modelNow = (name: string) => ctx.known(schema.model(name));
 	const modelOf = (name: string) => ctx.stored(schema.model(name), driver);
+	const sealer = ctx.sealer as FieldSealer;
+	/** The where clause as stored for a sealed model (hashed operands; sealed fields refused). */
+	const sealedWhere = (sm: SealedModel, where: Where[] | undefined, known: Known) => sealer.where(sm, where, known);
+	/**
+	 * The ids of the rows a write of sealed values reaches (each value is bound
+	 * to its row id): the where clause's own id equality, else one lookup.
+	 */
+	const rowIds = async (model: ModelInfo, where: Where[], limit: number): Promise<string[]> => {
+		const byId = where.find(
+			(w) =>
+				w.connector !== "OR" &&
+				(w.operator ?? "eq") === "eq" &&
+				w.value !== null &&
+				w.value !== undefined &&
+				model.field(w.field) === model.id,
+		);
+		if (byId && !where.some((w) => w.connector === "OR")) return [String(byId.value)];
+		const rows = await adapter.findMany<Row>({ model: model.key, where, select: ["id"], limit });
+		return rows.map((r) => String(r.id));
+	};
+	const withId = (where: Where[], id: string): Where[] => [
+		...where,
+		{ field: "id", value: id, operator: "eq", connector: "AND" },
+	];
+	/** A find on a sealed model: hashed operands, sorts refused, the id selected (its values are bound to it). */
+	const sealedFind = async (op: "findOne" | "findMany", model: ModelInfo, sm: SealedModel, args: FindArgs) => {
+		const known: Known = new Map();
+		const where = await sealedWhere(sm, args.where, known);
+		if (args.sortBy) sealer.checkSort(sm, args.sortBy.field);
+		let select = args.select;
+		const strip =
+			!!select?.length &&
+			select.some((name) => sm.sealedKeys.has(model.field(name).key)) &&
+			!select.some((name) => model.field(name) === model.id);
+		if (strip) select = [...select!, "id"];
+		const { stmt, values, joins } = findStatement(ctx, op, model, { ...args, where, select });
+		if (op === "findOne" && inTransaction) await lockEmailInTransaction(driver, ns, model, where);
+		const { rows } = await run(driver, op, model, stmt, values);
+		const result: Row[] = [];
+		for (const row of rows) {
+			const out = (await outputRow(ctx, model, row, joins, known)) as Row;
+			if (strip) delete out.id;
+			result.push(out);
+		}
+		return op === "findOne" ? (result[0] ?? null) : result;
+	};
 	/** Compile (once) and run the statement of shape `key` for `op`. */
 	const exec = (
 		op: string,
@@ -176,13 +265,19 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 	): Promise<Row | null> => {
 		const model = modelNow(modelName) ?? (await modelOf(modelName));
 		const input = data as Row;
-		const inputs = model.fields.map((field) => ({
+		let inputs = model.fields.map((field) => ({
 			field,
 			value:
 				field === model.id
 					? ctx.newId(model, input.id, forceAllowId === true)
 					: inputValue(field, input[field.key], "create"),
 		}));
+		const sm = ctx.sealedOf(model);
+		const known: Known | undefined = sm ? new Map() : undefined;
+		if (sm) {
+			const id = inputs[0]!.value;
+			inputs = await sealer.inputs(sm, inputs, id === undefined || id === null ? undefined : String(id), known!);
+		}
 		const values: unknown[] = [];
 		const assigned = assign(schema.idKind, inputs, values);
 		const { fields, slots, key: fieldKey } = assigned instanceof Promise ? await assigned : assigned;
@@ -199,7 +294,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			build = () => withCompanion(buildInsert(ns, model, fields, slots, model.fields), returning, companion, first);
 		}
 		const { rows } = await exec("create", "create", model, parts, values, build);
-		return outputRow(ctx, model, rows[0]) as Row | null;
+		return outputRow(ctx, model, rows[0], undefined, known) as Row | null;
 	};
 
 	const adapter: DBAdapter<BetterAuthOptions> & CompanionCreate = {
@@ -209,6 +304,8 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 
 		async findOne(args) {
 			const model = modelNow(args.model) ?? (await modelOf(args.model));
+			const sm = ctx.sealedOf(model);
+			if (sm) return sealedFind("findOne", model, sm, args) as never;
 			const { stmt, values, joins } = findStatement(ctx, "findOne", model, args);
 			if (inTransaction) await lockEmailInTransaction(driver, ns, model, args.where);
 			const { rows } = await run(driver, "findOne", model, stmt, values);
@@ -217,6 +314,8 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 
 		async findMany(args) {
 			const model = modelNow(args.model) ?? (await modelOf(args.model));
+			const sm = ctx.sealedOf(model);
+			if (sm) return sealedFind("findMany", model, sm, args) as never;
 			const { stmt, values, joins } = findStatement(ctx, "findMany", model, args);
 			const { rows } = await run(driver, "findMany", model, stmt, values);
 			const result = [];
@@ -229,7 +328,9 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 
 		async count({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter(ctx, model, whereInput);
+			const sm = ctx.sealedOf(model);
+			const given = sm ? await sealedWhere(sm, whereInput, new Map()) : whereInput;
+			const { values, where, key } = filter(ctx, model, given);
 			const { rows } = await exec("count", "count", model, [key], values, () => ({
 				...buildCount(ns, model, where),
 				read: { model: model.key, single: false },
@@ -241,20 +342,52 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			// As Better Auth's factory: an update without a where touches nothing.
 			if (!whereInput || whereInput.length === 0) return null;
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter(ctx, model, whereInput);
-			const assigned = updateColumns(schema.idKind, model, update as Row, values);
+			const sm = ctx.sealedOf(model);
+			const known: Known | undefined = sm ? new Map() : undefined;
+			let given = whereInput;
+			let rowId: string | undefined;
+			if (sm && sealer.needsRowId(sm, update as Row)) {
+				[rowId] = await rowIds(model, whereInput, 1);
+				if (rowId === undefined) return null;
+				given = withId(whereInput, rowId);
+			}
+			if (sm) given = (await sealedWhere(sm, given, known!)) as Where[];
+			const { values, where, key } = filter(ctx, model, given);
+			const assigned = updateColumns(
+				schema.idKind,
+				model,
+				update as Row,
+				values,
+				sm ? (inputs) => sealer.inputs(sm, inputs, rowId, known!) : undefined,
+			);
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) return adapter.findOne({ model: modelName, where: whereInput });
 			const { rows } = await exec("update", "update", model, [key, set.key], values, () =>
 				buildUpdate(ns, model, set.fields, set.slots, where, true),
 			);
-			return outputRow(ctx, model, rows[0]) as never;
+			return outputRow(ctx, model, rows[0], undefined, known) as never;
 		},
 
 		async updateMany({ model: modelName, where: whereInput, update }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter(ctx, model, whereInput);
-			const assigned = updateColumns(schema.idKind, model, update as Row, values);
+			const sm = ctx.sealedOf(model);
+			if (sm && sealer.needsRowId(sm, update as Row)) {
+				// Each row's value is sealed to its own id: one update per row (a rare path; Better Auth updates tokens by id).
+				let count = 0;
+				for (const id of await rowIds(model, whereInput ?? [], 2 ** 31 - 1)) {
+					if (await adapter.update({ model: modelName, where: withId(whereInput ?? [], id), update })) count++;
+				}
+				return count;
+			}
+			const given = sm ? await sealedWhere(sm, whereInput, new Map()) : whereInput;
+			const { values, where, key } = filter(ctx, model, given);
+			const assigned = updateColumns(
+				schema.idKind,
+				model,
+				update as Row,
+				values,
+				sm ? (inputs) => sealer.inputs(sm, inputs, undefined, new Map()) : undefined,
+			);
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) {
 				throw new InvalidValueError(`updateMany on "${model.key}" has no known field to set.`);
@@ -271,25 +404,56 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 
 		async deleteMany({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter(ctx, model, whereInput);
+			const sm = ctx.sealedOf(model);
+			const given = sm ? await sealedWhere(sm, whereInput, new Map()) : whereInput;
+			const { values, where, key } = filter(ctx, model, given);
 			const result = await exec("deleteMany", "delete", model, [key], values, () => buildDelete(ns, model, where));
 			return result.rowCount;
 		},
 
 		async consumeOne({ model: modelName, where: whereInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter(ctx, model, whereInput);
+			const sm = ctx.sealedOf(model);
+			const known: Known | undefined = sm ? new Map() : undefined;
+			const given = sm ? await sealedWhere(sm, whereInput, known!) : whereInput;
+			const { values, where, key } = filter(ctx, model, given);
 			const { rows } = await exec("consumeOne", "consumeOne", model, [key], values, () =>
 				buildConsumeOne(ns, model, where),
 			);
-			return outputRow(ctx, model, rows[0]) as never;
+			return outputRow(ctx, model, rows[0], undefined, known) as never;
 		},
 
 		async incrementOne({ model: modelName, where: whereInput, increment, set: setInput }) {
 			const model = modelNow(modelName) ?? (await modelOf(modelName));
-			const { values, where, key } = filter(ctx, model, whereInput);
+			const sm = ctx.sealedOf(model);
+			const known: Known | undefined = sm ? new Map() : undefined;
+			let given = whereInput;
+			let rowId: string | undefined;
+			if (sm) {
+				for (const name of Object.keys(increment ?? {})) {
+					const field = model.field(name);
+					if (sm.sealedKeys.has(field.key) || sm.hashedKeys.has(field.key)) {
+						throw new SealedFieldQueryError(model.key, field.key, "sealed or hashed");
+					}
+				}
+				if (setInput && sealer.needsRowId(sm, setInput as Row)) {
+					[rowId] = await rowIds(model, whereInput ?? [], 1);
+					if (rowId === undefined) return null as never;
+					given = withId(whereInput ?? [], rowId);
+				}
+				given = (await sealedWhere(sm, given, known!)) as Where[];
+			}
+			const { values, where, key } = filter(ctx, model, given);
 			const added = increments(model, increment, values);
-			const assigned = setInput ? updateColumns(schema.idKind, model, setInput as Row, values) : NOTHING_SET;
+			const assigned = setInput
+				? updateColumns(
+						schema.idKind,
+						model,
+						setInput as Row,
+						values,
+						sm ? (inputs) => sealer.inputs(sm, inputs, rowId, known!) : undefined,
+					)
+				: NOTHING_SET;
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (added.fields.length === 0 && set.fields.length === 0) {
 				throw new InvalidValueError(`incrementOne on "${model.key}" needs a non-empty \`increment\` or \`set\`.`);
@@ -297,7 +461,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			const { rows } = await exec("incrementOne", "incrementOne", model, [key, added.key, set.key], values, () =>
 				buildIncrementOne(ns, model, added.fields, added.slots, set.fields, set.slots, where),
 			);
-			return outputRow(ctx, model, rows[0]) as never;
+			return outputRow(ctx, model, rows[0], undefined, known) as never;
 		},
 
 		[CREATE_WITH_COMPANION]: (args: CreateArgs, companion: Companion) => createRow(args, companion),
@@ -342,7 +506,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 				transaction: driver.capabilities.transactions ? (callback) => adapter.transaction(callback as never) : false,
 			},
 			/** What `authpg` tooling needs to reach this adapter's database. */
-			authpg: { driver, schema: schema.namespace, usePlural: schema.usePlural },
+			authpg: { driver, schema: schema.namespace, usePlural: schema.usePlural, seal: ctx.sealer?.option },
 		},
 	};
 	return adapter;

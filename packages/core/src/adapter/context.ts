@@ -8,6 +8,7 @@ import { generateId as defaultGenerateId } from "@better-auth/core/utils/id";
 import type { Driver } from "../driver/contract.js";
 import { type CompiledSchema, compileSchema, type ModelInfo, type SchemaOptions, withJsonbArrays } from "../model.js";
 import { type OutputRule, outputRules } from "./output.js";
+import type { FieldSealer, SealedModel } from "./sealed-fields.js";
 import { StatementCache } from "./statement-cache.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -22,9 +23,15 @@ export class AdapterContext {
 	constructor(
 		readonly options: BetterAuthOptions,
 		readonly adapterOptions: SchemaOptions,
+		readonly sealer?: FieldSealer,
 	) {
 		this.schema = compileSchema(options, adapterOptions);
 		this.cache = StatementCache.for(this.schema.fingerprint);
+	}
+
+	/** The sealed view of `model`, or undefined when sealing is off or touches nothing of it. */
+	sealedOf(model: ModelInfo): SealedModel | undefined {
+		return this.sealer?.of(model, this.schema);
 	}
 
 	rulesOf(model: ModelInfo) {

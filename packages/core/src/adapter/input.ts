@@ -69,13 +69,26 @@ export function assign(
 	return { fields, slots, key };
 }
 
-/** Resolve the columns to set for an update (`onUpdate` applied). */
-export function updateColumns(idKind: IdKind, model: ModelInfo, data: Row, values: unknown[]) {
-	const inputs: { field: FieldInfo; value: unknown }[] = [];
+/** One field's input value (maybe a promise, when its transform is async). */
+export type Input = { field: FieldInfo; value: unknown };
+
+/**
+ * Resolve the columns to set for an update (`onUpdate` applied). `seal`, when
+ * given, turns the values into what is stored (sealed fields) before they
+ * become parameters.
+ */
+export function updateColumns(
+	idKind: IdKind,
+	model: ModelInfo,
+	data: Row,
+	values: unknown[],
+	seal?: (inputs: Input[]) => Promise<Input[]>,
+): Assignments | Promise<Assignments> {
+	const inputs: Input[] = [];
 	for (const field of model.fields) {
 		const value = data[field.key];
 		if (value === undefined && !field.attr.onUpdate) continue;
 		inputs.push({ field, value: inputValue(field, value, "update") });
 	}
-	return assign(idKind, inputs, values);
+	return seal ? seal(inputs).then((sealed) => assign(idKind, sealed, values)) : assign(idKind, inputs, values);
 }

@@ -3,6 +3,7 @@ import type { Driver } from "../driver/contract.js";
 import { KEYSTORE_KEY_TABLE } from "../stores/tables.js";
 import { keyAad, seal } from "./crypto.js";
 import { KeystoreIntegrityError, KeystoreNotFoundError } from "./errors.js";
+import { rewrapFieldKeys } from "./field-keys.js";
 import { execute, inTransaction, type KeyRow, run, type VaultRow } from "./table.js";
 import { checkPassword, newVaultKey, openKey, unlockVault, vaultRef } from "./vault.js";
 
@@ -68,6 +69,8 @@ export async function rotateKeystorePassword(
 			const updated = await execute(tx, "rotate", s.rotateKeys, params, undefined, KEYSTORE_KEY_TABLE);
 			if (updated.rowCount !== opened.length) throw new KeystoreIntegrityError("The key set", where);
 		}
+		// The field keys of sealed fields follow the password too, in the same transaction.
+		await rewrapFieldKeys(tx, ref, { key: oldKey, version: oldVersion }, { key, version });
 		return { version, keys: opened.length };
 	});
 }

@@ -43,6 +43,8 @@ export const KV_TABLE = "authpg_kv";
 /** The key store's vault and keys. Logged: signing keys must survive a crash. */
 export const KEYSTORE_TABLE = "authpg_keystore";
 export const KEYSTORE_KEY_TABLE = "authpg_keystore_key";
+/** The data keys of sealed and hashed fields, wrapped by the vault key. */
+export const KEYSTORE_FIELD_KEY_TABLE = "authpg_keystore_field_key";
 /** The event log: logged, range-partitioned by `created_at`, one partition per calendar month (UTC). */
 export const EVENT_TABLE = "authpg_event";
 /** Months of partitions the planner creates: the current one and the next ones. */
@@ -99,7 +101,7 @@ export const storeTables: readonly StoreTable[] = [
 	},
 	{
 		store: "keyStore",
-		tables: [KEYSTORE_TABLE, KEYSTORE_KEY_TABLE],
+		tables: [KEYSTORE_TABLE, KEYSTORE_KEY_TABLE, KEYSTORE_FIELD_KEY_TABLE],
 		create: (ns) => [
 			compile(
 				table(ns, KEYSTORE_TABLE)
@@ -125,8 +127,20 @@ export const storeTables: readonly StoreTable[] = [
 					.addColumn("created_at", "timestamptz", (c) => c.notNull())
 					.addColumn("expires_at", "timestamptz"),
 			),
+			compile(
+				table(ns, KEYSTORE_FIELD_KEY_TABLE)
+					.addColumn("id", "text", (c) => c.primaryKey())
+					.addColumn("vault_id", "text", (c) =>
+						c.notNull().references(`${KEYSTORE_TABLE}.vault_id`).onDelete("cascade"),
+					)
+					.addColumn("version", "integer", (c) => c.notNull())
+					.addColumn("purpose", "text", (c) => c.notNull())
+					.addColumn("ciphertext", "text", (c) => c.notNull())
+					.addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`)),
+			),
 			// Every read of the key store selects one vault's keys.
 			index(ns, `${KEYSTORE_KEY_TABLE}_vault_id_idx`, KEYSTORE_KEY_TABLE, "vault_id"),
+			index(ns, `${KEYSTORE_FIELD_KEY_TABLE}_vault_id_idx`, KEYSTORE_FIELD_KEY_TABLE, "vault_id"),
 		],
 	},
 	{
@@ -190,11 +204,13 @@ export function storesIn(options: {
 	rateLimit?: { customStorage?: unknown } | undefined;
 	secondaryStorage?: unknown;
 	plugins?: unknown[] | undefined;
+	database?: unknown;
 }): StoreName[] {
 	const marked = (value: unknown): StoreName | undefined =>
 		(value as Record<symbol, StoreName> | undefined)?.[STORE_MARK];
 	const found = new Set<StoreName>();
-	for (const candidate of [options.rateLimit?.customStorage, options.secondaryStorage]) {
+	// The adapter is marked "keyStore" when it seals fields: their data keys live in the key store's tables.
+	for (const candidate of [options.rateLimit?.customStorage, options.secondaryStorage, options.database]) {
 		const store = marked(candidate);
 		if (store) found.add(store);
 	}

@@ -5,9 +5,12 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import type { DBAdapter } from "@better-auth/core/db/adapter";
 import { Kysely } from "kysely";
-import { postgresAdapter } from "../adapter/adapter.js";
+import { sealingAdapter } from "../adapter/adapter.js";
+import { FieldSealer, type SealOptions, sealConfig } from "../adapter/sealed-fields.js";
 import type { Driver } from "../driver/contract.js";
 import { kyselyDialect } from "../driver/kysely-dialect.js";
+import { SealedFieldConfigError } from "../errors.js";
+import { fieldKeys } from "../keystore/field-keys.js";
 import { type KeyStore, KeystoreNotConfiguredError, keyStore } from "../keystore/key-store.js";
 import { type ApplyOptions, applyMigrations } from "../migrations/apply.js";
 import type { MigrationPlan } from "../migrations/plan.js";
@@ -24,7 +27,7 @@ import { type EventStore, eventCompanions, eventStore } from "./events.js";
 import { type PruneCount, type PruneOptions, prune } from "./prune.js";
 import { type RateLimitStorage, rateLimitStorage } from "./rate-limit.js";
 import { type PostgresSecondaryStorage, secondaryStorage } from "./secondary-storage.js";
-import type { StoreName } from "./tables.js";
+import { STORE_MARK, type StoreName } from "./tables.js";
 
 /** Options every driver package's `createStores`/`fromClient` accepts. */
 export interface StoresOptions extends SchemaOptions {
@@ -43,6 +46,16 @@ export interface StoresOptions extends SchemaOptions {
 	 * `true` or an object turns it on. Default off.
 	 */
 	events?: boolean | EventsOptions;
+	/**
+	 * Secrets at rest: seal fields with AES-256-GCM and store lookup-only
+	 * secrets as keyed hashes, under data keys held by the key store (so it
+	 * needs `keystorePassword`). `true` seals the OAuth tokens of `account`
+	 * and `verification.value`, and hashes the verification identifiers that
+	 * carry a token; {@link SealOptions} chooses the fields. A query that
+	 * filters or sorts on a sealed field throws `SealedFieldQueryError`. See
+	 * docs/secrets-at-rest.md. Default off.
+	 */
+	seal?: boolean | SealOptions;
 }
 
 /** Options of the event log. */
@@ -144,11 +157,21 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 	// Every store goes through this, so all of them join a transaction opened by `stores.transaction`.
 	const driver = joinCallerTransactions(given);
 	const schemaOptions: SchemaOptions = { schema: options.schema, usePlural: options.usePlural };
-	const adapter = postgresAdapter(driver, schemaOptions);
+	const password = options.keystorePassword || undefined;
+	const sealing = sealConfig(options.seal);
+	if (sealing && !password) {
+		throw new SealedFieldConfigError(
+			"`seal` needs the key store, which holds the data keys: pass `keystorePassword` too (e.g. `keystorePassword: process.env.AUTHPG_KEYSTORE_PASSWORD`).",
+		);
+	}
+	const sealer =
+		sealing && password
+			? new FieldSealer(sealing, fieldKeys(driver, { password, schema: options.schema }), options.seal)
+			: undefined;
+	const adapter = sealingAdapter(driver, schemaOptions, sealer);
 	const rateLimit = rateLimitStorage(driver, { schema: options.schema });
 	const kv = secondaryStorage(driver, { schema: options.schema });
 	const used: StoreName[] = options.secondaryStorage ? ["rateLimit", "secondaryStorage"] : ["rateLimit"];
-	const password = options.keystorePassword || undefined;
 	if (password) used.push("keyStore");
 	const recording = options.events !== undefined && options.events !== false;
 	if (recording) used.push("events");
@@ -177,7 +200,10 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 		applyTo: (authOptions) => ({
 			...authOptions,
-			database: recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o, companions) : adapter,
+			database: markSealing(
+				recording ? (o: BetterAuthOptions) => withEvents(adapter(o), events, driver, o, companions) : adapter,
+				sealer !== undefined,
+			),
 			rateLimit: { ...authOptions.rateLimit, customStorage: limiter },
 			...(options.secondaryStorage ? { secondaryStorage: kv } : {}),
 			...(recording
@@ -200,6 +226,16 @@ export function storesFor(given: Driver, options: StoresOptions, close: () => Pr
 		},
 	};
 }
+/**
+ * Mark an adapter that seals fields, so the planner (`authpg migrate` reads the
+ * options, not the stores) creates the key store's tables its data keys live in.
+ */
+function markSealing<A extends object>(adapter: A, sealing: boolean): A {
+	if (sealing && !(STORE_MARK in adapter))
+		Object.defineProperty(adapter, STORE_MARK, { value: "keyStore" satisfies StoreName });
+	return adapter;
+}
+
 interface Registered {
 	driver: Driver;
 	users: number;
