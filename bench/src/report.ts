@@ -153,8 +153,10 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 			});
 		}
 	}
-	// The event log (issue 18): what recording costs a sign-in, and that a getSession writes nothing.
-	for (const c of concurrencies) {
+	// The event log (issue 18): what recording costs a sign-in, and that a getSession writes nothing;
+	// only in a run that measured the log (`--events`, or a full run), as for the postgres.js floor.
+	const eventConcurrencies = rows.some((r) => r.subject === POOL_EVENTS) ? concurrencies : [];
+	for (const c of eventConcurrencies) {
 		const on = get("signIn", POOL_EVENTS, c);
 		const off = get("signIn", "pool", c);
 		const value = on && off ? round(on.opsPerSec / off.opsPerSec, 3) : null;
@@ -166,7 +168,7 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 			note: value === null ? "not measured in this run" : undefined,
 		});
 	}
-	for (const c of concurrencies) {
+	for (const c of eventConcurrencies) {
 		const on = get("getSession", POOL_EVENTS, c);
 		const off = get("getSession", "pool", c);
 		const value = on && off ? round(on.opsPerSec / off.opsPerSec, 3) : null;
