@@ -4,6 +4,7 @@ import {
 	type Stores,
 	type StoresOptions,
 	sharedDriver,
+	splitReplicaOptions,
 	storesFor,
 	withReplicas,
 } from "@authpg/core/driver";
@@ -80,12 +81,9 @@ export function createStores(config: NeonStoresConfig): Stores {
 		webSocket,
 		pool,
 		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
+		...rest
 	} = config;
-	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions: CreateNeonDriverOptions = {
 		statements,
 		preparedStatements,
@@ -130,18 +128,8 @@ export interface NeonFromClientOptions extends StoresOptions, NeonDriverOptions,
  * application owns; `close()` leaves them open.
  */
 export function fromClient(sql: NeonSql, options: NeonFromClientOptions = {}): Stores {
-	const {
-		statements,
-		preparedStatements,
-		maxPreparedStatements,
-		pool,
-		webSocket,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = options;
+	const { statements, preparedStatements, maxPreparedStatements, pool, webSocket, replicas = [], ...rest } = options;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions: NeonDriverOptions = { statements, preparedStatements, maxPreparedStatements };
 	if (!pool && webSocket !== false) {
 		throw new TypeError(
@@ -159,7 +147,7 @@ export function fromClient(sql: NeonSql, options: NeonFromClientOptions = {}): S
 				? neonDriver({ sql: replica }, { ...driverOptions, statements: "http" })
 				: neonDriver({ pool: replica, ownsPool: false }, { ...driverOptions, statements: "websocket" }),
 		),
-		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+		replicaOptions,
 	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

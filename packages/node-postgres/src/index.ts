@@ -4,6 +4,7 @@ import {
 	type Stores,
 	type StoresOptions,
 	sharedDriver,
+	splitReplicaOptions,
 	storesFor,
 	withReplicas,
 } from "@authpg/core/driver";
@@ -62,19 +63,9 @@ export interface NodePostgresFromClientOptions
  * ```
  */
 export function createStores(config: NodePostgresStoresConfig = {}): Stores {
-	const {
-		connectionString,
-		client,
-		preparedStatements,
-		maxPreparedStatements,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = config;
+	const { connectionString, client, preparedStatements, maxPreparedStatements, replicas = [], ...rest } = config;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions: CreateNodePostgresDriverOptions = { preparedStatements, maxPreparedStatements };
-	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
 	const clientConfig: ClientConfig = { ...client, ...(connectionString ? { connectionString } : {}) };
 	const key = JSON.stringify([clientConfig, driverOptions, replicas, replicaOptions]);
 	const { driver, release } = sharedDriver(`node-postgres\u0000${key}`, () =>
@@ -93,20 +84,13 @@ export function createStores(config: NodePostgresStoresConfig = {}): Stores {
  * `stores.kysely`) while they are in use: the driver queues statements itself.
  */
 export function fromClient(client: Client, options: NodePostgresFromClientOptions = {}): Stores {
-	const {
-		preparedStatements,
-		maxPreparedStatements,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = options;
+	const { preparedStatements, maxPreparedStatements, replicas = [], ...rest } = options;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions = { preparedStatements, maxPreparedStatements };
 	const driver: Driver = withReplicas(
 		nodePostgresDriver(client, driverOptions),
 		replicas.map((replica) => nodePostgresDriver(replica, driverOptions)),
-		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+		replicaOptions,
 	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

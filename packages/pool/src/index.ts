@@ -4,6 +4,7 @@ import {
 	type Stores,
 	type StoresOptions,
 	sharedDriver,
+	splitReplicaOptions,
 	storesFor,
 	withReplicas,
 } from "@authpg/core/driver";
@@ -50,19 +51,9 @@ export interface PoolStoresConfig extends StoresOptions, CreatePoolDriverOptions
  * ```
  */
 export function createStores(config: PoolStoresConfig = {}): Stores {
-	const {
-		connectionString,
-		pool,
-		preparedStatements,
-		maxPreparedStatements,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = config;
+	const { connectionString, pool, preparedStatements, maxPreparedStatements, replicas = [], ...rest } = config;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions: CreatePoolDriverOptions = { preparedStatements, maxPreparedStatements };
-	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
 	const poolConfig: PoolConfig = { ...pool, ...(connectionString ? { connectionString } : {}) };
 	const key = JSON.stringify([poolConfig, driverOptions, replicas, replicaOptions]);
 	const { driver, release } = sharedDriver(`pool\u0000${key}`, () =>
@@ -85,20 +76,13 @@ export interface FromPoolOptions extends StoresOptions, Omit<PoolDriverOptions, 
  * Stores over a `pg.Pool` the application owns; `close()` leaves it open.
  */
 export function fromPool(pool: Pool, options: FromPoolOptions = {}): Stores {
-	const {
-		preparedStatements,
-		maxPreparedStatements,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = options;
+	const { preparedStatements, maxPreparedStatements, replicas = [], ...rest } = options;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions = { preparedStatements, maxPreparedStatements };
 	const driver: Driver = withReplicas(
 		poolDriver(pool, driverOptions),
 		replicas.map((replica) => poolDriver(replica, driverOptions)),
-		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+		replicaOptions,
 	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

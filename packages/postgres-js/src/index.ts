@@ -4,6 +4,7 @@ import {
 	type Stores,
 	type StoresOptions,
 	sharedDriver,
+	splitReplicaOptions,
 	storesFor,
 	withReplicas,
 } from "@authpg/core/driver";
@@ -53,18 +54,9 @@ export interface PostgresJsStoresConfig extends StoresOptions, CreatePostgresJsD
  * ```
  */
 export function createStores(config: PostgresJsStoresConfig = {}): Stores {
-	const {
-		connectionString,
-		postgres,
-		preparedStatements,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = config;
+	const { connectionString, postgres, preparedStatements, replicas = [], ...rest } = config;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driverOptions: CreatePostgresJsDriverOptions = { preparedStatements };
-	const replicaOptions: ReplicaOptions = { maxReplicaLag, replicaHealthInterval, replicaReads };
 	const { driver, release } = sharedDriver(
 		`postgres-js\u0000${JSON.stringify([connectionString ?? null, postgres ?? {}, driverOptions, replicas, replicaOptions])}`,
 		() =>
@@ -94,18 +86,12 @@ export interface PostgresJsFromClientOptions
  * {@link postgresJsDriver}), which `close()` ends.
  */
 export function fromClient(sql: Sql<any>, options: PostgresJsFromClientOptions = {}): Stores {
-	const {
-		preparedStatements,
-		replicas = [],
-		maxReplicaLag,
-		replicaHealthInterval,
-		replicaReads,
-		...storesOptions
-	} = options;
+	const { preparedStatements, replicas = [], ...rest } = options;
+	const [replicaOptions, storesOptions] = splitReplicaOptions(rest);
 	const driver: Driver = withReplicas(
 		postgresJsDriver(sql, { preparedStatements }),
 		replicas.map((replica) => postgresJsDriver(replica, { preparedStatements })),
-		{ maxReplicaLag, replicaHealthInterval, replicaReads },
+		replicaOptions,
 	);
 	return storesFor(driver, storesOptions, () => driver.close());
 }

@@ -24,6 +24,7 @@ export {
 	type ReplicatedDriver,
 	type ReplicatedDriverOptions,
 	replicatedDriver,
+	splitReplicaOptions,
 	withReplicas,
 } from "./replicas.js";
 export { driverClosedError, type SingleSession, singleSessionDriver } from "./single-session.js";

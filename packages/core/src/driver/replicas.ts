@@ -279,6 +279,18 @@ export interface ReplicaOptions {
 }
 
 /**
+ * A driver package's options split into the {@link ReplicaOptions} (for
+ * {@link withReplicas}) and everything else (for the stores), so that no
+ * package spells the replica options out again.
+ */
+export function splitReplicaOptions<T extends ReplicaOptions>(
+	options: T,
+): [ReplicaOptions, Omit<T, keyof ReplicaOptions>] {
+	const { maxReplicaLag, replicaHealthInterval, replicaReads, ...rest } = options;
+	return [{ maxReplicaLag, replicaHealthInterval, replicaReads }, rest];
+}
+
+/**
  * `primary` alone when there are no replicas, else a {@link replicatedDriver}
  * over it: what a driver package's `createStores` calls, so each stays thin.
  */
