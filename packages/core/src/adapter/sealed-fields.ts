@@ -371,13 +371,15 @@ export class FieldSealer {
 
 	/** Open the sealed fields of a row in place, and hand back the clear values `known` holds. */
 	async output(sm: SealedModel, row: Row, known: Known | undefined): Promise<void> {
-		const id = row[sm.model.id.key];
-		for (const field of sm.sealed) {
-			const stored = row[field.key];
-			if (stored === undefined || stored === null) continue;
-			const clear = known?.get(stored as string);
-			row[field.key] = clear ?? (await this.open(sm, field, String(id), stored));
-		}
+		const id = String(row[sm.model.id.key]);
+		// WebCrypto decrypts off the main thread: a row's fields open side by side, not one after another.
+		await Promise.all(
+			sm.sealed.map(async (field) => {
+				const stored = row[field.key];
+				if (stored === undefined || stored === null) return;
+				row[field.key] = known?.get(stored as string) ?? (await this.open(sm, field, id, stored));
+			}),
+		);
 		if (known && known.size > 0) {
 			for (const { field } of sm.hashed) {
 				const clear = known.get(row[field.key] as string);
