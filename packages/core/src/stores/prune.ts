@@ -52,6 +52,7 @@ export interface PruneCount {
 /** One table's expired rows: the key to delete by and the condition. */
 export interface PruneTarget {
 	readonly table: string;
+	/** The primary key's columns, quoted and comma-separated. */
 	readonly key: string;
 	readonly expired: string;
 }
@@ -86,7 +87,8 @@ export function pruneTargets(options: BetterAuthOptions, pruneOptions: PruneOpti
 		const retentionSeconds = Math.max(0, Math.floor(retention / 1000));
 		targets.push({
 			table: id(ns, EVENT_TABLE),
-			key: id("id"),
+			// The whole primary key, so each batch finds its rows through the index, partition by partition.
+			key: `${id("created_at")}, ${id("id")}`,
 			expired: `"created_at" < now() - interval '${retentionSeconds} seconds'`,
 		});
 	}
@@ -95,7 +97,7 @@ export function pruneTargets(options: BetterAuthOptions, pruneOptions: PruneOpti
 
 /** One batch's DELETE: `$1` is the batch size. */
 export function pruneBatchSql(target: PruneTarget): string {
-	return `delete from ${target.table} where ${target.key} in (select ${target.key} from ${target.table} where ${target.expired} limit $1 for update skip locked)`;
+	return `delete from ${target.table} where (${target.key}) in (select ${target.key} from ${target.table} where ${target.expired} limit $1 for update skip locked)`;
 }
 
 /**
@@ -175,11 +177,9 @@ async function maintainEventPartitions(
 	if (!exists.rows[0]?.t) return;
 	const now = new Date();
 	for (let i = 0; i < EVENT_PARTITIONS_AHEAD; i++) {
-		try {
-			await driver.query(eventPartitionStep(namespace, monthStart(now, i)).sql, []);
-		} catch {
-			// Reported by doctor; events for that month keep landing in the default partition meanwhile.
-		}
+		// On failure (the default partition holds rows of that month, or the lock was busy) doctor
+		// reports it; events for that month keep landing in the default partition meanwhile.
+		await catalogChange(driver, eventPartitionStep(namespace, monthStart(now, i)).sql);
 	}
 	if (retentionMs === undefined) return;
 	const { rows } = await driver.query<{ name: string; upper: Date }>(
@@ -194,8 +194,30 @@ async function maintainEventPartitions(
 		if (!(row.upper instanceof Date) || row.upper.getTime() > cutoff) continue;
 		const name = sql.id(namespace, row.name).compile(compiler).sql;
 		const { rows: counted } = await driver.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, []);
-		await driver.query(`drop table if exists ${name}`, []);
-		dropped += Number(counted[0]?.n ?? 0);
+		// Not dropped now (its lock was busy): the batches below delete its rows instead.
+		if (await catalogChange(driver, `drop table if exists ${name}`)) dropped += Number(counted[0]?.n ?? 0);
 	}
 	if (dropped > 0) result.push({ table: `${parent} (expired partitions)`, rows: dropped, batches: 0 });
+}
+
+/**
+ * Creating or dropping a partition locks the whole event table (ACCESS EXCLUSIVE on the parent),
+ * and while it waits for that lock behind a long transaction every new event queues behind it: so
+ * it waits at most this long, then gives up until the next prune.
+ */
+const CATALOG_LOCK_TIMEOUT = "500ms";
+
+/** Run a partition create or drop under {@link CATALOG_LOCK_TIMEOUT}; false if it did not happen. */
+async function catalogChange(driver: Driver, statement: string): Promise<boolean> {
+	try {
+		if (!driver.capabilities.transactions) await driver.query(statement, []);
+		else
+			await driver.transaction(async (tx) => {
+				await tx.query(`set local lock_timeout = '${CATALOG_LOCK_TIMEOUT}'`, []);
+				await tx.query(statement, []);
+			});
+		return true;
+	} catch {
+		return false;
+	}
 }
