@@ -4,6 +4,7 @@
  * database with clear OAuth tokens and a clear reset identifier is reported,
  * sealed in place, then rotated onto a new key, and stays readable.
  */
+import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +13,7 @@ import { HASHED_PREFIX, SEALED_PREFIX } from "@authpg/core";
 import { createDriver, fromPool } from "@authpg/pool";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Run, runCli } from "./run-cli.js";
+import { BIN, type Run, runCli } from "./run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCHEMA = "cli_seal";
@@ -50,6 +51,8 @@ async function readAccounts(): Promise<string[]> {
 		const rows = await stores.adapter({}).findMany<{ accessToken: string }>({
 			model: "account",
 			sortBy: { field: "id", direction: "asc" },
+			// Better Auth's findMany takes 100 rows unless told otherwise.
+			limit: 10_000,
 		});
 		return rows.map((r) => r.accessToken);
 	} finally {
@@ -154,5 +157,72 @@ describe("sealed fields from the CLI", () => {
 		expect(resumed.code).toBe(0);
 		expect(resumed.stdout).not.toContain("New data key");
 		expect(resumed.stdout).toContain("account.accessToken: 0 re-sealed, 0 sealed or hashed from clear");
+	});
+
+	it("keystore rotate SIGKILLed midway: rows on the old and the new key all read; rotate --resume ends on the new key", async () => {
+		// Enough rows that the kill lands while account.accessToken is being re-sealed, batch by batch.
+		const many = Array.from({ length: 1500 }, (_, i) => `kill-test-token-${i}-${Math.random().toString(36).slice(2)}`);
+		await driver.query(
+			`insert into ${SCHEMA}.account (id, "userId", "providerId", "accountId", "accessToken", "createdAt", "updatedAt")
+			 select 'kill-' || lpad(n::text, 5, '0'), 'u1', 'kill', n::text, t, now(), now() from unnest($1::text[]) with ordinality as x(t, n)`,
+			[many],
+		);
+		const sealed = await authpg(project, withPassword, "keystore", "seal", "--yes");
+		expect(sealed.code).toBe(0);
+		const all = await readAccounts();
+		expect(all).toHaveLength(tokens.length + many.length);
+		const keyOf = (v: string) => v.split(":")[2];
+		const [oldKey] = new Set((await stored()).map((r) => keyOf(r.v)));
+
+		const child = spawn(process.execPath, [BIN, "keystore", "rotate", "--yes", "--batch-size", "10"], {
+			cwd: project,
+			env: { ...process.env, ...withPassword, NO_COLOR: "1" },
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		let stderr = "";
+		const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+			child.on("exit", (_code, signal) => resolve(signal)),
+		);
+		await new Promise<void>((resolve, reject) => {
+			child.stderr.on("data", (chunk) => {
+				stderr += chunk;
+				// A few batches in: kill it as a deploy or an OOM would, with no chance to clean up.
+				if (/account\.accessToken: 50\//.test(stderr)) {
+					child.kill("SIGKILL");
+					resolve();
+				}
+			});
+			child.on("exit", () => reject(new Error(`rotate ended before it was killed:\n${stderr}`)));
+		});
+		expect(await exited).toBe("SIGKILL");
+
+		const midway = (await stored()).map((r) => keyOf(r.v));
+		const newKeys = new Set(midway.filter((k) => k !== oldKey));
+		expect(newKeys.size).toBe(1);
+		const onNew = midway.filter((k) => k !== oldKey).length;
+		expect(onNew).toBeGreaterThanOrEqual(50);
+		expect(onNew).toBeLessThan(midway.length);
+		// Old and new keys open alike meanwhile: nothing is lost to the kill.
+		expect(await readAccounts()).toEqual(all);
+
+		const resumed = await authpg(
+			project,
+			withPassword,
+			"keystore",
+			"rotate",
+			"--resume",
+			"--yes",
+			"--batch-size",
+			"100",
+		);
+		expect(resumed.stderr).not.toMatch(/authpg:/);
+		expect(resumed.code).toBe(0);
+		expect(resumed.stdout).not.toContain("New data key");
+		expect(resumed.stdout).toContain(
+			`account.accessToken: ${midway.length - onNew} re-sealed, 0 sealed or hashed from clear`,
+		);
+		expect(new Set((await stored()).map((r) => keyOf(r.v)))).toEqual(newKeys);
+		expect(await readAccounts()).toEqual(all);
+		noSecretsIn(resumed);
 	});
 });
