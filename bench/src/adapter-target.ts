@@ -86,5 +86,22 @@ export async function adapterTarget(auth: AuthInstance): Promise<Target> {
 		rateLimit: (request) => onRequestRateLimit(request, ctx),
 		getSession: (headers) => auth.api.getSession({ headers }),
 		signIn: (email, password, headers) => auth.api.signInEmail({ body: { email, password }, headers }),
+		async createOAuthAccount(userId, accountId, tokens) {
+			const now = new Date();
+			const row = await adapter.create<Record<string, unknown>, { id: string }>({
+				model: "account",
+				data: {
+					userId,
+					accountId,
+					providerId: "github",
+					...tokens,
+					scope: "read:user",
+					createdAt: now,
+					updatedAt: now,
+				},
+			});
+			return row.id;
+		},
+		findAccount: (id) => adapter.findOne({ model: "account", where: [{ field: "id", value: id }] }),
 	};
 }

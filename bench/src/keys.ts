@@ -13,3 +13,5 @@ export const PGLITE = "pglite";
 export const POOL_REPLICA = "pool-replica";
 /** `@authpg/pool` with the auth event log on: the same as `pool` but for `events: true`. */
 export const POOL_EVENTS = "pool-events";
+/** `@authpg/pool` with sealed fields (`seal: true`): run only when named in `--subjects` (or by `--seal`). */
+export const POOL_SEALED = "pool-sealed";

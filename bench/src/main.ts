@@ -18,7 +18,7 @@ import type { BetterAuthOptions } from "@better-auth/core";
 import pg from "pg";
 import { chartSvg } from "./chart.js";
 import { openBenchDatabase } from "./database.js";
-import { PGLITE, POOL_EVENTS, POOL_REPLICA } from "./keys.js";
+import { PGLITE, POOL_EVENTS, POOL_REPLICA, POOL_SEALED } from "./keys.js";
 import { operations } from "./operations.js";
 import { benchPasswordHashing } from "./password.js";
 import { openPgliteDatabase, type PgliteDatabase } from "./pglite-database.js";
@@ -27,16 +27,23 @@ import { updateReadme } from "./readme.js";
 import {
 	checkTargets,
 	compactTable,
-	eventsTable,
 	fullTable,
 	ownFloorTable,
+	type ResultRow,
 	roundTripTable,
 	summarise,
 	targetList,
+	variantTable,
 } from "./report.js";
 import { runSchedule, type Schedule } from "./run.js";
 import { seed } from "./seed.js";
-import { createSubjects, OPT_IN_SUBJECT_KEYS, SUBJECT_KEYS, type Subject } from "./subjects.js";
+import {
+	BENCH_KEYSTORE_PASSWORD,
+	createSubjects,
+	OPT_IN_SUBJECT_KEYS,
+	SUBJECT_KEYS,
+	type Subject,
+} from "./subjects.js";
 
 const HELP = `pnpm bench [options]
 
@@ -52,6 +59,9 @@ const HELP = `pnpm bench [options]
                        (${OPT_IN_SUBJECT_KEYS.join(", ")}: only when named here; see bench/README.md)
   --events             only what the event log costs: sign-in and getSession, @authpg/pool with the
                        log off and on (--subjects pool,pool-events --operations signIn,getSession); writes no files
+  --seal               only what sealed fields cost: sign-in, getSession and findOne of an account with
+                       sealed OAuth tokens, @authpg/pool with seal off and on
+                       (--subjects pool,pool-sealed --operations signIn,getSession,findOneAccount); writes no files
   --readme             also rewrite the generated tables in README.md's Performance section
 
 Environment: AUTHPG_BENCH_DATABASE_URL names a server (role with CREATEDB) to use instead of an
@@ -83,6 +93,7 @@ async function main(): Promise<void> {
 			subjects: { type: "string" },
 			readme: { type: "boolean", default: false },
 			events: { type: "boolean", default: false },
+			seal: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
 		},
 		allowPositionals: false,
@@ -103,6 +114,10 @@ async function main(): Promise<void> {
 		// The event log's cost, alone: both sides interleaved round by round like any other subjects.
 		values.subjects ??= `pool,${POOL_EVENTS}`;
 		values.operations ??= "signIn,getSession";
+	}
+	if (values.seal) {
+		values.subjects ??= `pool,${POOL_SEALED}`;
+		values.operations ??= "signIn,getSession,findOneAccount";
 	}
 	const wanted = values.subjects?.split(",") ?? SUBJECT_KEYS.filter((key) => !OPT_IN_SUBJECT_KEYS.includes(key));
 	const unknown = wanted.filter((key) => !(SUBJECT_KEYS as readonly string[]).includes(key));
@@ -136,7 +151,13 @@ async function main(): Promise<void> {
 		progress.status("creating the schema and seeding…");
 		const started = performance.now();
 		// With the event log's table, which the pool-events subject writes (the others never touch it).
-		const migrator = createStores({ connectionString: database.url, events: true });
+		// And the key store's field-key table, which pool-sealed fills on first use.
+		const migrator = createStores({
+			connectionString: database.url,
+			events: true,
+			keystorePassword: BENCH_KEYSTORE_PASSWORD,
+			seal: true,
+		});
 		try {
 			await migrator.migrate(options);
 		} finally {
@@ -171,7 +192,7 @@ async function main(): Promise<void> {
 			basePath: BASE_PATH,
 			rateLimitClients: 1000,
 		});
-		const ops = wantedOps ? allOps.filter((o) => wantedOps.includes(o.key)) : allOps;
+		const ops = wantedOps ? allOps.filter((o) => wantedOps.includes(o.key)) : allOps.filter((o) => !o.optIn);
 		if (ops.length === 0)
 			throw new Error(`no such operation: ${values.operations}; known: ${allOps.map((o) => o.key).join(", ")}`);
 		const measured = await runSchedule(ops, subjects, schedule, admin, progress, minorGc());
@@ -209,9 +230,14 @@ async function main(): Promise<void> {
 			"",
 			fullTable(rows),
 			"",
-			...(eventsTable(rows)
-				? ["The event log's cost (@authpg/pool, events off and on):", "", eventsTable(rows), ""]
-				: []),
+			...variantSection(rows, "The event log's cost (@authpg/pool, events off and on):", POOL_EVENTS, "off", "on"),
+			...variantSection(
+				rows,
+				"What sealed fields cost (@authpg/pool, seal off and on):",
+				POOL_SEALED,
+				"clear",
+				"sealed",
+			),
 			"Targets (reported, not asserted):",
 			"",
 			targetList(targets),
@@ -330,6 +356,12 @@ function packageVersion(name: string): string {
 		}
 	} catch {}
 	return "unknown";
+}
+
+/** A titled table of what a variant of `@authpg/pool` costs, when the run measured it. */
+function variantSection(rows: ResultRow[], title: string, variant: string, off: string, on: string): string[] {
+	const table = variantTable(rows, variant, off, on);
+	return table ? [title, "", table, ""] : [];
 }
 
 main().then(

@@ -40,6 +40,8 @@ export interface Operation {
 	singleRow: boolean;
 	/** Whether `subject` can run it (getSession needs a Better Auth instance). */
 	supports?(subject: Subject): boolean;
+	/** Run only when `--operations` names it (or `--seal`): default runs stay as they were. */
+	optIn?: boolean;
 	prepare(ctx: MeasurementContext): Promise<Prepared>;
 }
 
@@ -54,6 +56,13 @@ export interface OperationSettings {
 }
 
 const WEEK = 7 * 86_400_000;
+/** OAuth accounts per subject for `findOneAccount`. */
+const OAUTH_ACCOUNTS = 1000;
+
+function randomText(length: number): string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	return Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+}
 
 /** Untimed: empty the event log a subject with events on wrote to, so every measurement starts alike. */
 async function clearEvents(ctx: MeasurementContext): Promise<void> {
@@ -79,6 +88,8 @@ export async function operations(settings: OperationSettings): Promise<Operation
 		}),
 	);
 	const warmedClients = new Set<string>();
+	// Per subject: the OAuth accounts it created through its own adapter (sealed there if it seals), by id.
+	const oauthAccounts = new Map<string, Promise<{ id: string; accessToken: string }[]>>();
 
 	return [
 		{
@@ -256,6 +267,44 @@ export async function operations(settings: OperationSettings): Promise<Operation
 						// The writers have no seeded sessions: what is theirs now, the sign-ins made.
 						await ctx.admin.query(`delete from "session" where "userId" = any($1)`, [writerIds]);
 						await clearEvents(ctx);
+					},
+				};
+			},
+		},
+		{
+			key: "findOneAccount",
+			label: "findOne account by id (3 OAuth tokens)",
+			singleRow: true,
+			optIn: true,
+			supports: (subject) => subject.target.findAccount !== undefined,
+			async prepare(ctx) {
+				const { target, key } = ctx.subject;
+				let accounts = oauthAccounts.get(key);
+				if (!accounts) {
+					// Untimed, once per subject: accounts as a GitHub link stores them (token lengths as GitHub
+					// and an OIDC id token have them), written by the subject itself, so `pool-sealed`'s are sealed.
+					accounts = (async () => {
+						const made = [];
+						for (let k = 0; k < OAUTH_ACCOUNTS; k++) {
+							const tokens = {
+								accessToken: `gho_${randomText(36)}`,
+								refreshToken: `ghr_${randomText(76)}`,
+								idToken: `eyJ${randomText(600)}`,
+							};
+							const id = await target.createOAuthAccount!(readerIds[k % readerIds.length], `${key}-${k}`, tokens);
+							made.push({ id, accessToken: tokens.accessToken });
+						}
+						return made;
+					})();
+					oauthAccounts.set(key, accounts);
+				}
+				const account = from(await accounts, ctx);
+				return {
+					async call(i) {
+						const { id, accessToken } = account(i);
+						const row = await target.findAccount!(id);
+						// Better Auth must get the clear token back: a sealed subject cannot win by not opening it.
+						if (row?.accessToken !== accessToken) fail("findOne account", ctx.subject, "another access token");
 					},
 				};
 			},

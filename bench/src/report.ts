@@ -4,7 +4,7 @@
  * tables (stdout and README).
  */
 
-import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS, POOL_EVENTS } from "./keys.js";
+import { BETTER_AUTH, BETTER_AUTH_JOINS, FLOOR, FLOOR_POSTGRES_JS, POOL_EVENTS, POOL_SEALED } from "./keys.js";
 import { median, quantile } from "./measure.js";
 import type { Measured } from "./run.js";
 
@@ -153,6 +153,19 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 			});
 		}
 	}
+	// getSession writes nothing and reads no sealed field: a variant of the pool subject leaves it as it was.
+	const unchangedGetSession = (variant: string, what: string, c: number): TargetCheck => {
+		const on = get("getSession", variant, c);
+		const off = get("getSession", "pool", c);
+		const value = on && off ? round(on.opsPerSec / off.opsPerSec, 3) : null;
+		return {
+			target: `getSession unchanged by ${what}: the same round trips, throughput within noise (≥ 90 %) (@authpg/pool)`,
+			concurrency: c,
+			value,
+			met: value !== null && on?.roundTrips === off?.roundTrips && value >= 0.9,
+			note: value === null ? "not measured in this run" : undefined,
+		};
+	};
 	// The event log (issue 18): what recording costs a sign-in, and that a getSession writes nothing;
 	// only in a run that measured the log (`--events`, or a full run), as for the postgres.js floor.
 	const eventConcurrencies = rows.some((r) => r.subject === POOL_EVENTS) ? concurrencies : [];
@@ -168,19 +181,22 @@ export function checkTargets(rows: ResultRow[], context: TargetContext): TargetC
 			note: value === null ? "not measured in this run" : undefined,
 		});
 	}
-	for (const c of eventConcurrencies) {
-		const on = get("getSession", POOL_EVENTS, c);
-		const off = get("getSession", "pool", c);
+	for (const c of eventConcurrencies) checks.push(unchangedGetSession(POOL_EVENTS, "the event log", c));
+	// Sealed fields (issue 19): sign-in and getSession touch no sealed field, so they must not move.
+	const sealConcurrencies = rows.some((r) => r.subject === POOL_SEALED) ? concurrencies : [];
+	for (const c of sealConcurrencies) {
+		const on = get("signIn", POOL_SEALED, c);
+		const off = get("signIn", "pool", c);
 		const value = on && off ? round(on.opsPerSec / off.opsPerSec, 3) : null;
 		checks.push({
-			target:
-				"getSession unchanged by the event log: the same round trips (it writes nothing), throughput within noise (≥ 90 %) (@authpg/pool)",
+			target: "sign-in unchanged by seal: it touches no sealed field, throughput within noise (≥ 90 %) (@authpg/pool)",
 			concurrency: c,
 			value,
-			met: value !== null && on?.roundTrips === off?.roundTrips && value >= 0.9,
+			met: value !== null && value >= 0.9,
 			note: value === null ? "not measured in this run" : undefined,
 		});
 	}
+	for (const c of sealConcurrencies) checks.push(unchangedGetSession(POOL_SEALED, "seal", c));
 	const references = new Set([FLOOR, FLOOR_POSTGRES_JS, BETTER_AUTH, BETTER_AUTH_JOINS, "drizzle"]);
 	const authpg = [...new Set(rows.map((r) => r.subject))].filter((s) => !references.has(s));
 	for (const subject of authpg) {
@@ -205,6 +221,7 @@ const SHORT: Record<string, string> = {
 	"floor-postgres-js": "floor (postgres.js)",
 	pool: "@authpg/pool",
 	"pool-events": "@authpg/pool, events on",
+	"pool-sealed": "@authpg/pool, seal on",
 	"node-postgres": "@authpg/node-postgres",
 	"postgres-js": "@authpg/postgres-js",
 	"neon-ws": "@authpg/neon (WebSocket, local proxy)",
@@ -338,49 +355,48 @@ export function roundTripTable(rows: ResultRow[]): string {
 }
 
 /**
- * The event log's cost: for each operation both `pool` and `pool-events` ran,
- * ops/s without and with the log, their ratio, round trips and client CPU per
- * call; empty when either subject is missing.
+ * What a variant of `@authpg/pool` costs (`pool-events`: the event log; `pool-sealed`: sealed
+ * fields): for each operation both `pool` and the variant ran, ops/s without and with it, their
+ * ratio, round trips and client CPU per call; empty when either subject is missing.
  */
-export function eventsTable(rows: ResultRow[]): string {
+export function variantTable(rows: ResultRow[], variant: string, off: string, on: string): string {
 	const pairs = rows
 		.filter((r) => r.subject === "pool")
-		.map((off) => ({
-			off,
-			on: rows.find(
-				(r) => r.subject === POOL_EVENTS && r.operation === off.operation && r.concurrency === off.concurrency,
+		.map((base) => ({
+			base,
+			with: rows.find(
+				(r) => r.subject === variant && r.operation === base.operation && r.concurrency === base.concurrency,
 			),
 		}))
-		.filter((p): p is { off: ResultRow; on: ResultRow } => p.on !== undefined);
+		.filter((p): p is { base: ResultRow; with: ResultRow } => p.with !== undefined);
 	if (pairs.length === 0) return "";
 	return markdownTable(
 		[
 			"concurrency",
 			"operation",
-			"ops/s, events off",
-			"ops/s, events on",
-			"on ÷ off",
-			"round trips off",
-			"round trips on",
-			"client CPU µs off",
-			"client CPU µs on",
+			`ops/s, ${off}`,
+			`ops/s, ${on}`,
+			`${on} ÷ ${off}`,
+			`round trips ${off}`,
+			`round trips ${on}`,
+			`client CPU µs ${off}`,
+			`client CPU µs ${on}`,
 		],
 		[true, false, true, true, true, true, true, true, true],
-		pairs.map(({ off, on }) => [
-			String(off.concurrency),
-			off.operationLabel,
-			grouped(off.opsPerSec),
-			grouped(on.opsPerSec),
-			percent(on.opsPerSec / off.opsPerSec),
-			trips(off.roundTrips),
-			trips(on.roundTrips),
-			String(Math.round(off.cpuUsPerCall)),
-			String(Math.round(on.cpuUsPerCall)),
+		pairs.map(({ base, with: w }) => [
+			String(base.concurrency),
+			base.operationLabel,
+			grouped(base.opsPerSec),
+			grouped(w.opsPerSec),
+			percent(w.opsPerSec / base.opsPerSec),
+			trips(base.roundTrips),
+			trips(w.roundTrips),
+			String(Math.round(base.cpuUsPerCall)),
+			String(Math.round(w.cpuUsPerCall)),
 		]),
 	);
 }
 
-/** Targets as a list. */
 export function targetList(checks: TargetCheck[]): string {
 	return checks
 		.map((t) => {

@@ -33,6 +33,7 @@ import {
 	PGLITE,
 	POOL_EVENTS,
 	POOL_REPLICA,
+	POOL_SEALED,
 } from "./keys.js";
 import { type NeonLocalProcess, startNeonLocalProcess } from "./neon-local.js";
 import type { PgliteDatabase } from "./pglite-database.js";
@@ -80,12 +81,16 @@ export interface SubjectSettings {
 
 type Stores = ReturnType<typeof fromPool>;
 
+/** The key store's password for `pool-sealed` (and the migration that creates its table); a bench-only value. */
+export const BENCH_KEYSTORE_PASSWORD = "authpg-bench-keystore-3c9e1f7a2b5d8e04";
+
 /** Every subject key, in run order. */
 export const SUBJECT_KEYS = [
 	FLOOR,
 	FLOOR_POSTGRES_JS,
 	"pool",
 	POOL_EVENTS,
+	POOL_SEALED,
 	"node-postgres",
 	"postgres-js",
 	NEON_WS,
@@ -98,10 +103,12 @@ export const SUBJECT_KEYS = [
 ] as const;
 
 /**
- * Subjects a run includes only when `--subjects` names them: `pool-replica` needs a replica of the
- * bench database, which the default run neither has nor builds, so default runs stay as they were.
+ * Subjects a run includes only when `--subjects` names them (or `--seal`, for `pool-sealed`):
+ * `pool-replica` needs a replica of the bench database, which the default run neither has nor
+ * builds; `pool-sealed` differs from `pool` only where an operation reads a sealed field, which only
+ * the opt-in `findOneAccount` does. Default runs stay as they were.
  */
-export const OPT_IN_SUBJECT_KEYS: readonly string[] = [POOL_REPLICA];
+export const OPT_IN_SUBJECT_KEYS: readonly string[] = [POOL_REPLICA, POOL_SEALED];
 
 /**
  * Build the subjects named in `wanted` (default: all) that can run here; a
@@ -118,6 +125,7 @@ export async function createSubjects(
 	if (want(FLOOR_POSTGRES_JS)) subjects.push(await floorPostgresJs(settings));
 	if (want("pool")) subjects.push(await authpgPool(settings));
 	if (want(POOL_EVENTS)) subjects.push(await authpgPool(settings, { events: true }));
+	if (want(POOL_SEALED)) subjects.push(await authpgPool(settings, { sealed: true }));
 	if (want("node-postgres")) subjects.push(await authpgNodePostgres(settings));
 	if (want("postgres-js")) {
 		const postgresJs = await authpgPostgresJs(settings);
@@ -246,19 +254,22 @@ function authpgOptions(stores: Stores, settings: SubjectSettings): { options: Be
 
 /**
  * `@authpg/pool`; with `events`, the same with the auth event log on (its
- * sign-ins write their events), to measure what the log costs.
+ * sign-ins write their events), to measure what the log costs; with `sealed`,
+ * the same with `seal: true` (the account's OAuth tokens sealed).
  */
-async function authpgPool(settings: SubjectSettings, { events = false } = {}): Promise<Subject> {
+async function authpgPool(settings: SubjectSettings, { events = false, sealed = false } = {}): Promise<Subject> {
 	const roundTrips = new RoundTrips();
 	const pool = newPool(settings, roundTrips);
-	const stores = fromPool(pool, { events });
+	const stores = fromPool(pool, sealed ? { keystorePassword: BENCH_KEYSTORE_PASSWORD, seal: true } : { events });
 	const { options, rateLimit } = authpgOptions(stores, settings);
 	return {
-		key: events ? POOL_EVENTS : "pool",
-		label: events ? "@authpg/pool, event log on" : "@authpg/pool",
+		key: events ? POOL_EVENTS : sealed ? POOL_SEALED : "pool",
+		label: events ? "@authpg/pool, event log on" : sealed ? "@authpg/pool, seal on" : "@authpg/pool",
 		description: events
 			? "fromPool(new pg.Pool(), { events: true }): the pool subject with the auth event log written (sign-ins, sessions created, rate-limit refusals)."
-			: "fromPool(new pg.Pool()): the production default; prepared statements on.",
+			: sealed
+				? "fromPool(new pg.Pool(), { keystorePassword, seal: true }): the pool subject with sealed fields (account tokens and verification values sealed, token-bearing verification identifiers hashed)."
+				: "fromPool(new pg.Pool()): the production default; prepared statements on.",
 		rateLimitStorage: rateLimit,
 		target: await adapterTarget(auth(options)),
 		roundTrips,

@@ -20,4 +20,15 @@ export interface Target {
 	getSession?(headers: Headers): Promise<unknown>;
 	/** `auth.api.signInEmail`; undefined for subjects with no Better Auth instance (the floor). Resolves to its answer. */
 	signIn?(email: string, password: string, headers: Headers): Promise<{ token?: unknown } | null>;
+	/** Create a linked OAuth account with its three tokens (untimed setup); undefined for the floors. Resolves to its id. */
+	createOAuthAccount?(userId: string, accountId: string, tokens: OAuthTokens): Promise<string>;
+	/** findOne account by id; undefined for the floors. Resolves to the row as Better Auth gets it. */
+	findAccount?(id: string): Promise<Partial<OAuthTokens> | null>;
+}
+
+/** The tokens of a linked OAuth account: the fields `seal: true` seals. */
+export interface OAuthTokens {
+	accessToken: string;
+	refreshToken: string;
+	idToken: string;
 }
