@@ -96,7 +96,7 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 	const target: Sql<any> = derived ?? sql;
 	const prepare = (options.preparedStatements ?? true) && target.options.prepare !== false;
 	const capabilities: DriverCapabilities = { transactions: true, preparedStatements: prepare };
-	const send: Send = major === 3 ? sendRaw : sendParsed;
+	const send: Send = major === 3 ? sendRaw : parsedSender(target);
 	const named = namedTexts();
 	let closing: Promise<void> | undefined;
 
@@ -220,13 +220,18 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 	return {
 		name: "postgres-js",
 		capabilities,
-		async query<R = Record<string, unknown>>(
+		// Not `async`: an async function returning a promise costs two more ticks on every statement.
+		query<R = Record<string, unknown>>(
 			text: string,
 			params: readonly unknown[],
 			opts?: QueryOptions,
 		): Promise<QueryResult<R>> {
-			assertOpen();
-			return run<R>(target, text, params, opts);
+			try {
+				assertOpen();
+				return run<R>(target, text, params, opts);
+			} catch (error) {
+				return Promise.reject(error);
+			}
 		},
 		async transaction<T>(fn: (tx: Driver) => Promise<T>): Promise<T> {
 			assertOpen();
@@ -277,19 +282,47 @@ function end(instance: Sql<any>, major: PostgresJsMajor): Promise<void> {
  * value transforms and `types` change nothing here. postgres.js builds the
  * row objects itself, with a row reader it compiles once per result shape.
  */
-async function sendParsed(
-	on: Statements,
-	text: string,
-	args: readonly unknown[],
-	options: SendOptions,
-): Promise<QueryResult<Record<string, unknown>>> {
-	const query = on.unsafe(text, args as never[], options) as unknown as ParsedQuery;
-	const result = await query.transform(false).parsers(columnParser);
+function parsedSender(sql: Sql<any>): Send {
+	const parser = instanceParsers(sql);
+	return (on, text, args, options) => {
+		const query = on.unsafe(text, args as never[], options) as unknown as ParsedQuery;
+		// `then`, not `await`: a query is a thenable of its own class, which `await` would wrap in one more promise.
+		return query.transform(false).parsers(parser).then(parsedResult);
+	};
+}
+
+function parsedResult(result: Rows<Record<string, unknown>> | Rows<Record<string, unknown>>[]) {
 	// A parameterless text with several statements yields one result each; the last one is the answer.
 	const last = "command" in result ? result : result[result.length - 1];
 	if (!last) return { rows: [], rowCount: 0 };
 	// A plain array: postgres.js's result is an Array subclass carrying its own fields.
 	return { rows: last.slice(), rowCount: last.count ?? 0 };
+}
+
+/**
+ * Types whose postgres.js parser reads exactly what the driver's decoder does
+ * (bool, int2, int4, oid, timestamptz), and which postgres.js 4 decodes from
+ * the wire bytes when its own parser is the query's: no string in between.
+ */
+const NATIVE_TYPES = [16, 21, 23, 26, 1184];
+
+/**
+ * The query parsers for `sql`: postgres.js's own for {@link NATIVE_TYPES}
+ * where the instance's `types` leave them as postgres.js made them, the
+ * driver's decoders for everything else.
+ */
+function instanceParsers(sql: Sql<any>): typeof columnParser {
+	const custom = Object.values((sql.options.types ?? {}) as Record<string, { to?: unknown; from?: unknown }>);
+	const oids = custom.flatMap((type) => [type.to, ...[type.from ?? []].flat()]);
+	// A type named by its name is resolved on connect and may be any of them.
+	if (oids.some((oid) => typeof oid === "string")) return columnParser;
+	const native = new Map<number, (text: string) => unknown>();
+	const parsers = sql.options.parsers as unknown as Record<number, unknown>;
+	for (const oid of NATIVE_TYPES) {
+		const parse = oids.includes(oid) ? undefined : parsers[oid];
+		if (typeof parse === "function") native.set(oid, parse as (text: string) => unknown);
+	}
+	return (column) => native.get(column.type) ?? columnParser(column);
 }
 
 /** The postgres.js 4 query methods `sendParsed` uses (3.x has neither, so the types are spelled out here). */

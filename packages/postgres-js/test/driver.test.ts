@@ -176,23 +176,27 @@ describe("postgres.js driver: an application's instance", () => {
 				// An application that wants dates and JSON left as text.
 				date: { to: 1184, from: [1082, 1114, 1184], serialize: (x: string) => x, parse: (x: string) => `date:${x}` },
 				json: { to: 114, from: [114, 3802], serialize: (x: unknown) => x, parse: (x: string) => `json:${x}` },
+				// Types whose postgres.js parser the driver otherwise adopts (it decodes them from the wire bytes).
+				int: { to: 23, from: [23], serialize: (x: number) => String(x), parse: (x: string) => `int:${x}` },
+				flag: { to: 16, from: [16], serialize: (x: boolean) => (x ? "t" : "f"), parse: (x: string) => `bool:${x}` },
 			},
 			transform: { value: { from: (value: unknown) => (typeof value === "string" ? value.toUpperCase() : value) } },
 		});
 		try {
 			const driver = postgresJsDriver(sql);
 			const { rows } = await driver.query<Record<string, unknown>>(
-				"select $1::timestamptz as at, $2::jsonb as doc, $3::int8 as big, $4::text[] as tags, $5::bool as yes",
-				[new Date("2024-05-06T07:08:09.123Z"), JSON.stringify({ a: "b" }), "42", ["x", "y"], false],
+				"select $1::timestamptz as at, $2::jsonb as doc, $3::int8 as big, $4::text[] as tags, $5::bool as yes, $6::int4 as n",
+				[new Date("2024-05-06T07:08:09.123Z"), JSON.stringify({ a: "b" }), "42", ["x", "y"], false, 7],
 			);
 			expect(rows).toEqual([
-				{ at: new Date("2024-05-06T07:08:09.123Z"), doc: { a: "b" }, big: "42", tags: ["x", "y"], yes: false },
+				{ at: new Date("2024-05-06T07:08:09.123Z"), doc: { a: "b" }, big: "42", tags: ["x", "y"], yes: false, n: 7 },
 			]);
 			// The application's own queries still get what it asked for.
 			const [own] = await sql`select ${"7"}::int8 as big, 'abc'::text as t`;
 			expect(own).toEqual({ big: 7n, t: "ABC" });
 			await driver.close();
-			expect((await sql`select 1 as one`)[0]).toEqual({ one: 1 });
+			// Still open, still with its own types (and transform).
+			expect((await sql`select 1 as one`)[0]).toEqual({ one: "INT:1" });
 		} finally {
 			await sql.end();
 		}
