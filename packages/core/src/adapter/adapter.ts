@@ -120,11 +120,20 @@ async function openRow(
 	return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
 }
 
-/** A call's where clause: its values (more may be pushed after them), conditions and shape key fragment. */
+/**
+ * A call's where clause: its values (more may be pushed after them), shape
+ * key fragment and conditions. The conditions are only read to compile a
+ * statement, once per shape, so they are worked out then rather than on
+ * every call.
+ */
 function filter(ctx: AdapterContext, model: ModelInfo, input: Where[] | undefined) {
 	const values: unknown[] = [];
-	const where: Condition[] = [];
-	const key = normalizeWhere(model, ctx.schema.idKind, input, values, where);
+	const key = normalizeWhere(model, ctx.schema.idKind, input, values);
+	const where = () => {
+		const conditions: Condition[] = [];
+		normalizeWhere(model, ctx.schema.idKind, input, [], conditions);
+		return conditions;
+	};
 	return { values, where, key };
 }
 
@@ -170,7 +179,7 @@ function findStatement(ctx: AdapterContext, op: "findOne" | "findMany", model: M
 		`${limit === "one" ? "1" : "n"}${offset === undefined ? "" : "o"}`,
 	);
 	const stmt = ctx.cache.get(key, () => ({
-		...buildSelect(schema.namespace, { model, where, fields, joins: joins.joins, sort, limit, offset }),
+		...buildSelect(schema.namespace, { model, where: where(), fields, joins: joins.joins, sort, limit, offset }),
 		read: { model: model.key, single: op === "findOne" },
 	}));
 	return { stmt, values, joins };
@@ -332,7 +341,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			const given = sm ? await sealedWhere(sm, whereInput, new Map()) : whereInput;
 			const { values, where, key } = filter(ctx, model, given);
 			const { rows } = await exec("count", "count", model, [key], values, () => ({
-				...buildCount(ns, model, where),
+				...buildCount(ns, model, where()),
 				read: { model: model.key, single: false },
 			}));
 			return Number(rows[0]?.count ?? 0);
@@ -363,7 +372,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			const set = assigned instanceof Promise ? await assigned : assigned;
 			if (set.fields.length === 0) return adapter.findOne({ model: modelName, where: whereInput });
 			const { rows } = await exec("update", "update", model, [key, set.key], values, () =>
-				buildUpdate(ns, model, set.fields, set.slots, where, true),
+				buildUpdate(ns, model, set.fields, set.slots, where(), true),
 			);
 			return outputRow(ctx, model, rows[0], undefined, known) as never;
 		},
@@ -393,7 +402,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 				throw new InvalidValueError(`updateMany on "${model.key}" has no known field to set.`);
 			}
 			const result = await exec("updateMany", "updateMany", model, [key, set.key], values, () =>
-				buildUpdate(ns, model, set.fields, set.slots, where, false),
+				buildUpdate(ns, model, set.fields, set.slots, where(), false),
 			);
 			return result.rowCount;
 		},
@@ -407,7 +416,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			const sm = ctx.sealedOf(model);
 			const given = sm ? await sealedWhere(sm, whereInput, new Map()) : whereInput;
 			const { values, where, key } = filter(ctx, model, given);
-			const result = await exec("deleteMany", "delete", model, [key], values, () => buildDelete(ns, model, where));
+			const result = await exec("deleteMany", "delete", model, [key], values, () => buildDelete(ns, model, where()));
 			return result.rowCount;
 		},
 
@@ -418,7 +427,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 			const given = sm ? await sealedWhere(sm, whereInput, known!) : whereInput;
 			const { values, where, key } = filter(ctx, model, given);
 			const { rows } = await exec("consumeOne", "consumeOne", model, [key], values, () =>
-				buildConsumeOne(ns, model, where),
+				buildConsumeOne(ns, model, where()),
 			);
 			return outputRow(ctx, model, rows[0], undefined, known) as never;
 		},
@@ -459,7 +468,7 @@ function createAdapter(ctx: AdapterContext, driver: Driver, inTransaction = fals
 				throw new InvalidValueError(`incrementOne on "${model.key}" needs a non-empty \`increment\` or \`set\`.`);
 			}
 			const { rows } = await exec("incrementOne", "incrementOne", model, [key, added.key, set.key], values, () =>
-				buildIncrementOne(ns, model, added.fields, added.slots, set.fields, set.slots, where),
+				buildIncrementOne(ns, model, added.fields, added.slots, set.fields, set.slots, where()),
 			);
 			return outputRow(ctx, model, rows[0], undefined, known) as never;
 		},

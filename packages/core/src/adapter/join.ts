@@ -25,11 +25,29 @@ export function resolveJoins(schema: CompiledSchema, base: ModelInfo, option: Jo
 	for (const [name, spec] of Object.entries(option)) {
 		if (!spec) continue;
 		const model = schema.model(name);
-		const join = resolveOne(schema, base, model, typeof spec === "object" ? spec.limit : undefined);
+		const join = resolved(schema, base, model, typeof spec === "object" ? spec.limit : undefined);
 		joins.push(join);
 		key += itemKey(model.key, join.limit);
 	}
 	return joins.length ? { joins, key } : none;
+}
+
+/** Resolved joins per schema, by base, joined model and limit: a session read with its user resolves it on every call. */
+const cache = new WeakMap<CompiledSchema, Map<string, JoinShape>>();
+
+function resolved(schema: CompiledSchema, base: ModelInfo, model: ModelInfo, limit: number | undefined): JoinShape {
+	let bySchema = cache.get(schema);
+	if (!bySchema) {
+		bySchema = new Map();
+		cache.set(schema, bySchema);
+	}
+	const key = `${base.key}\u0000${model.key}\u0000${limit}`;
+	let join = bySchema.get(key);
+	if (!join) {
+		join = resolveOne(schema, base, model, limit);
+		bySchema.set(key, join);
+	}
+	return join;
 }
 
 function foreignKeys(from: ModelInfo, to: ModelInfo): FieldInfo[] {

@@ -41,7 +41,13 @@ export function shapeKey(operation: ShapeOperation, model: ModelInfo, ...parts: 
 
 /** One item of a list part, from its attributes. */
 export function itemKey(...attributes: (string | number | boolean)[]): string {
-	return `${attributes.map((a) => (typeof a === "boolean" ? (a ? 1 : 0) : a)).join(ATTR)}${ITEM}`;
+	// Concatenated, not mapped and joined: this runs for every condition of every call.
+	let key = "";
+	for (let i = 0; i < attributes.length; i++) {
+		const a = attributes[i];
+		key += `${i > 0 ? ATTR : ""}${typeof a === "boolean" ? (a ? 1 : 0) : a}`;
+	}
+	return key + ITEM;
 }
 
 /** A subset of `model`'s fields in the model's order, by key (`*` for all of them). */

@@ -52,14 +52,14 @@ function lowerText(field: FieldInfo, text: string): string {
 
 /**
  * Normalise `where` for `model`: push each value (converted for its column)
- * onto `values`, the conditions onto `out`, and return the shape key.
+ * onto `values`, the conditions onto `out` when given, and return the shape key.
  */
 export function normalizeWhere(
 	model: ModelInfo,
 	idKind: IdKind,
 	where: readonly Where[] | undefined,
 	values: unknown[],
-	out: Condition[],
+	out?: Condition[],
 ): string {
 	if (!where || where.length === 0) return "";
 	let key = "";
@@ -97,7 +97,7 @@ export function normalizeWhere(
 			slot = values.length;
 			values.push(value);
 		}
-		out.push({ field, operator, or, insensitive, isNull, slot });
+		out?.push({ field, operator, or, insensitive, isNull, slot });
 		key += itemKey(field.key, operator, or, insensitive, isNull);
 	}
 	return key;
