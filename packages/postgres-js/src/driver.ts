@@ -71,6 +71,12 @@ interface SendOptions {
 	simple: boolean;
 }
 
+// `simple` (the text protocol) is postgres.js's default without parameters; a named statement needs the extended one.
+// Shared by every statement (postgres.js copies them), so frozen.
+const PREPARED: SendOptions = Object.freeze({ prepare: true, simple: false });
+const SIMPLE: SendOptions = Object.freeze({ prepare: false, simple: true });
+const EXTENDED: SendOptions = Object.freeze({ prepare: false, simple: false });
+
 /** Sends one statement and hands its rows back as the core expects them. */
 type Send = (
 	on: Statements,
@@ -109,8 +115,7 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 		const name = prepare ? opts?.name : undefined;
 		const args = new Array<unknown>(params.length);
 		for (let i = 0; i < params.length; i++) args[i] = target.typed(encodeParameter(params[i]) as never, UNKNOWN);
-		// `simple` (the text protocol) is postgres.js's default without parameters; a named statement needs the extended one.
-		const sendOptions = { prepare: name !== undefined, simple: params.length === 0 && name === undefined };
+		const sendOptions = name !== undefined ? PREPARED : params.length === 0 ? SIMPLE : EXTENDED;
 		return send(on, name === undefined ? text : named(name, text), args, sendOptions) as Promise<QueryResult<R>>;
 	}
 
@@ -322,7 +327,16 @@ function instanceParsers(sql: Sql<any>): typeof columnParser {
 		const parse = oids.includes(oid) ? undefined : parsers[oid];
 		if (typeof parse === "function") native.set(oid, parse as (text: string) => unknown);
 	}
-	return (column) => native.get(column.type) ?? columnParser(column);
+	// One lookup per column of every result: the adopted parser, else the driver's decoder (null for text).
+	const byType = new Map<number, ReturnType<typeof columnParser>>(native);
+	return (column) => {
+		let parse = byType.get(column.type);
+		if (parse === undefined) {
+			parse = columnParser(column);
+			byType.set(column.type, parse);
+		}
+		return parse;
+	};
 }
 
 /** The postgres.js 4 query methods `sendParsed` uses (3.x has neither, so the types are spelled out here). */
