@@ -18,7 +18,8 @@ import {
 } from "@authpg/core/driver";
 import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 import { type PostgresJsMajor, postgresJsMajor } from "./major.js";
-import { columnParser, decoderFor, encodeParameter, textOf } from "./text-format.js";
+import { EXTENDED, PREPARED, parsedSender, type Send, SIMPLE, type Statements, sendRaw } from "./send.js";
+import { encodeParameter } from "./text-format.js";
 
 /** Options for {@link postgresJsDriver}. */
 export interface PostgresJsDriverOptions {
@@ -51,39 +52,6 @@ const UNKNOWN = 705;
 
 /** How long `close()` lets running statements finish on postgres.js 3.x before it ends the connections anyway. */
 const CLOSE_TIMEOUT_SECONDS = 5;
-
-type Statements = Sql<any> | TransactionSql<any>;
-
-/** A result as postgres.js resolves it: rows, with the command's tag and count. */
-interface Rows<T> extends Array<T> {
-	count: number | null;
-	command: string | null;
-}
-
-/** A raw result (3.x `.raw()`): column bytes per row, and the columns' names and type OIDs. */
-interface RawRows extends Rows<(Uint8Array | null)[]> {
-	columns: readonly { name: string; type: number }[] | null;
-}
-
-/** How `sql.unsafe` is called: prepared or not, and the simple protocol for parameterless texts. */
-interface SendOptions {
-	prepare: boolean;
-	simple: boolean;
-}
-
-// `simple` (the text protocol) is postgres.js's default without parameters; a named statement needs the extended one.
-// Shared by every statement (postgres.js copies them), so frozen.
-const PREPARED: SendOptions = Object.freeze({ prepare: true, simple: false });
-const SIMPLE: SendOptions = Object.freeze({ prepare: false, simple: true });
-const EXTENDED: SendOptions = Object.freeze({ prepare: false, simple: false });
-
-/** Sends one statement and hands its rows back as the core expects them. */
-type Send = (
-	on: Statements,
-	text: string,
-	args: readonly unknown[],
-	options: SendOptions,
-) => Promise<QueryResult<Record<string, unknown>>>;
 
 /**
  * A driver over `sql`. Values come back as the core expects whatever the
@@ -282,82 +250,6 @@ function end(instance: Sql<any>, major: PostgresJsMajor): Promise<void> {
 }
 
 /**
- * postgres.js 4: rows read with the driver's decoders as the query's own
- * parsers, and without the instance's transform, so its column renames,
- * value transforms and `types` change nothing here. postgres.js builds the
- * row objects itself, with a row reader it compiles once per result shape.
- */
-function parsedSender(sql: Sql<any>): Send {
-	const parser = instanceParsers(sql);
-	return (on, text, args, options) => {
-		const query = on.unsafe(text, args as never[], options) as unknown as ParsedQuery;
-		// `then`, not `await`: a query is a thenable of its own class, which `await` would wrap in one more promise.
-		return query.transform(false).parsers(parser).then(parsedResult);
-	};
-}
-
-function parsedResult(result: Rows<Record<string, unknown>> | Rows<Record<string, unknown>>[]) {
-	// A parameterless text with several statements yields one result each; the last one is the answer.
-	const last = "command" in result ? result : result[result.length - 1];
-	if (!last) return { rows: [], rowCount: 0 };
-	// A plain array: postgres.js's result is an Array subclass carrying its own fields.
-	return { rows: last.slice(), rowCount: last.count ?? 0 };
-}
-
-/**
- * Types whose postgres.js parser reads exactly what the driver's decoder does
- * (bool, int2, int4, oid, timestamptz), and which postgres.js 4 decodes from
- * the wire bytes when its own parser is the query's: no string in between.
- */
-const NATIVE_TYPES = [16, 21, 23, 26, 1184];
-
-/**
- * The query parsers for `sql`: postgres.js's own for {@link NATIVE_TYPES}
- * where the instance's `types` leave them as postgres.js made them, the
- * driver's decoders for everything else.
- */
-function instanceParsers(sql: Sql<any>): typeof columnParser {
-	const custom = Object.values((sql.options.types ?? {}) as Record<string, { to?: unknown; from?: unknown }>);
-	const oids = custom.flatMap((type) => [type.to, ...[type.from ?? []].flat()]);
-	// A type named by its name is resolved on connect and may be any of them.
-	if (oids.some((oid) => typeof oid === "string")) return columnParser;
-	const native = new Map<number, (text: string) => unknown>();
-	const parsers = sql.options.parsers as unknown as Record<number, unknown>;
-	for (const oid of NATIVE_TYPES) {
-		const parse = oids.includes(oid) ? undefined : parsers[oid];
-		if (typeof parse === "function") native.set(oid, parse as (text: string) => unknown);
-	}
-	// One lookup per column of every result: the adopted parser, else the driver's decoder (null for text).
-	const byType = new Map<number, ReturnType<typeof columnParser>>(native);
-	return (column) => {
-		let parse = byType.get(column.type);
-		if (parse === undefined) {
-			parse = columnParser(column);
-			byType.set(column.type, parse);
-		}
-		return parse;
-	};
-}
-
-/** The postgres.js 4 query methods `sendParsed` uses (3.x has neither, so the types are spelled out here). */
-interface ParsedQuery {
-	transform(enabled: false): ParsedQuery;
-	parsers(parser: (column: { type: number }) => ((text: string) => unknown) | null): ParsedQuery;
-	then<T>(onfulfilled: (result: Rows<Record<string, unknown>> | Rows<Record<string, unknown>>[]) => T): Promise<T>;
-}
-
-/** postgres.js 3.x: raw column bytes (which no transform or type of the instance touches), decoded here. */
-async function sendRaw(
-	on: Statements,
-	text: string,
-	args: readonly unknown[],
-	options: SendOptions,
-): Promise<QueryResult<Record<string, unknown>>> {
-	const result = (await on.unsafe(text, args as never[], options).raw()) as unknown as RawRows | RawRows[];
-	return decodeRaw(result);
-}
-
-/**
  * The text postgres.js gets for a statement the core named. postgres.js
  * caches prepared statements by text alone, while the core's name also
  * covers the schema the text was compiled for (one text over a uuid id and
@@ -458,27 +350,4 @@ function transactionState(): TransactionState {
 
 function connectionLost(cause: unknown): Error {
 	return new Error("authpg: the transaction's connection was lost; none of its changes were committed.", { cause });
-}
-
-function decodeRaw(result: RawRows | RawRows[]): QueryResult<Record<string, unknown>> {
-	// A parameterless text with several statements yields one result each; the last one is the answer.
-	const last = "command" in result ? result : result[result.length - 1];
-	if (!last) return { rows: [], rowCount: 0 };
-	const columns = last.columns ?? [];
-	const names = columns.map((column) => column.name);
-	const decoders = columns.map((column) => decoderFor(column.type));
-	const rows: Record<string, unknown>[] = [];
-	for (let r = 0; r < last.length; r++) {
-		const raw = last[r];
-		// postgres.js 3.4.9 does not reset its row index when a connection dies mid-result, so the first
-		// result on the reconnected connection starts with holes (porsager/postgres#1215); they hold nothing.
-		if (raw === undefined) continue;
-		const row: Record<string, unknown> = {};
-		for (let i = 0; i < names.length; i++) {
-			const value = raw[i];
-			row[names[i]] = value === null ? null : decoders[i](textOf(value));
-		}
-		rows.push(row);
-	}
-	return { rows, rowCount: last.count ?? 0 };
 }
