@@ -18,7 +18,17 @@ import {
 } from "@authpg/core/driver";
 import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 import { type PostgresJsMajor, postgresJsMajor } from "./major.js";
-import { EXTENDED, PREPARED, parsedSender, type Send, SIMPLE, type Statements, sendRaw } from "./send.js";
+import {
+	EXTENDED,
+	PREPARED,
+	parsedSender,
+	type Send,
+	SIMPLE,
+	type Statement,
+	type Statements,
+	sendRaw,
+	templateOf,
+} from "./send.js";
 import { encodeParameter } from "./text-format.js";
 
 /** Options for {@link postgresJsDriver}. */
@@ -71,7 +81,7 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 	const prepare = (options.preparedStatements ?? true) && target.options.prepare !== false;
 	const capabilities: DriverCapabilities = { transactions: true, preparedStatements: prepare };
 	const send: Send = major === 3 ? sendRaw : parsedSender(target);
-	const named = namedTexts();
+	const named = namedStatements();
 	let closing: Promise<void> | undefined;
 
 	function run<R>(
@@ -83,8 +93,9 @@ export function postgresJsDriver(sql: Sql<any>, options: PostgresJsDriverOptions
 		const name = prepare ? opts?.name : undefined;
 		const args = new Array<unknown>(params.length);
 		for (let i = 0; i < params.length; i++) args[i] = target.typed(encodeParameter(params[i]) as never, UNKNOWN);
-		const sendOptions = name !== undefined ? PREPARED : params.length === 0 ? SIMPLE : EXTENDED;
-		return send(on, name === undefined ? text : named(name, text), args, sendOptions) as Promise<QueryResult<R>>;
+		const statement =
+			name !== undefined ? named(name, text, args.length) : { text, options: params.length === 0 ? SIMPLE : EXTENDED };
+		return send(on, statement, args) as Promise<QueryResult<R>>;
 	}
 
 	function assertOpen(): void {
@@ -250,23 +261,27 @@ function end(instance: Sql<any>, major: PostgresJsMajor): Promise<void> {
 }
 
 /**
- * The text postgres.js gets for a statement the core named. postgres.js
- * caches prepared statements by text alone, while the core's name also
- * covers the schema the text was compiled for (one text over a uuid id and
- * over a serial id prepares different parameter types). With the name in the
- * text as a comment, each of the core's names gets a statement of its own.
- * Built once per name: the core's names are few and stable, and a statement
- * is called far more often than it is compiled.
+ * The statement postgres.js gets for one the core named. postgres.js caches
+ * prepared statements by text alone, while the core's name also covers the
+ * schema the text was compiled for (one text over a uuid id and over a serial
+ * id prepares different parameter types). With the name in the text as a
+ * comment, each of the core's names gets a statement of its own. Sent as a
+ * tagged template where the text's placeholders allow (see `templateOf`),
+ * else through `sql.unsafe`. Built once per name: the core's names are few
+ * and stable, and a statement is called far more often than it is compiled.
  */
-function namedTexts(): (name: string, text: string) => string {
-	const texts = new Map<string, { text: string; named: string }>();
-	return (name, text) => {
-		const known = texts.get(name);
+function namedStatements(): (name: string, text: string, count: number) => Statement {
+	const known = new Map<string, { text: string; template: TemplateStringsArray | undefined; unsafe: Statement }>();
+	return (name, text, count) => {
+		let entry = known.get(name);
 		// A name is a hash of its text, so this holds unless a caller reuses a name for another text.
-		if (known !== undefined && known.text === text) return known.named;
-		const named = `/* ${name.replace(/[^\w$]/g, "_")} */ ${text}`;
-		texts.set(name, { text, named });
-		return named;
+		if (entry === undefined || entry.text !== text) {
+			const named = `/* ${name.replace(/[^\w$]/g, "_")} */ ${text}`;
+			entry = { text, template: templateOf(named), unsafe: { text: named, options: PREPARED } };
+			known.set(name, entry);
+		}
+		// A template takes exactly as many values as it has placeholders; Postgres reports any other count.
+		return entry.template?.length === count + 1 ? entry.template : entry.unsafe;
 	};
 }
 

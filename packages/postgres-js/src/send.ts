@@ -22,7 +22,7 @@ interface RawRows extends Rows<(Uint8Array | null)[]> {
 }
 
 /** How `sql.unsafe` is called: prepared or not, and the simple protocol for parameterless texts. */
-interface SendOptions {
+export interface SendOptions {
 	prepare: boolean;
 	simple: boolean;
 }
@@ -33,13 +33,49 @@ export const PREPARED: SendOptions = Object.freeze({ prepare: true, simple: fals
 export const SIMPLE: SendOptions = Object.freeze({ prepare: false, simple: true });
 export const EXTENDED: SendOptions = Object.freeze({ prepare: false, simple: false });
 
+/**
+ * A statement as postgres.js gets it: a text for `sql.unsafe` with its send
+ * options, or a named statement's text cut at its placeholders (see
+ * {@link templateOf}), sent as a tagged template.
+ */
+export type Statement = { text: string; options: SendOptions } | TemplateStringsArray;
+
 /** Sends one statement and hands its rows back as the core expects them. */
 export type Send = (
 	on: Statements,
-	text: string,
+	statement: Statement,
 	args: readonly unknown[],
-	options: SendOptions,
 ) => Promise<QueryResult<Record<string, unknown>>>;
+
+/**
+ * `text` cut at its placeholders `$1` … `$n` into the strings of a tagged
+ * template, or `undefined` unless they come exactly once each and in order.
+ * postgres.js keeps a prepared statement per template object, found by
+ * identity, where `sql.unsafe` makes it build and hash a key of the whole text
+ * (some 400 characters for a session) on every call. The template rebuilds
+ * the same text, and the statement's values are all typed parameters, which
+ * postgres.js binds as they are (never as fragments or helpers).
+ */
+export function templateOf(text: string): TemplateStringsArray | undefined {
+	const strings: string[] = [];
+	let from = 0;
+	let count = 0;
+	// Not inside a word, a quoted name or a literal's first character: `$1` there is no placeholder.
+	for (const match of text.matchAll(/(?<![\w$"'])\$(\d+)/g)) {
+		if (Number(match[1]) !== ++count) return undefined;
+		strings.push(text.slice(from, match.index));
+		from = match.index + match[0].length;
+	}
+	strings.push(text.slice(from));
+	return Object.freeze(Object.assign(strings, { raw: Object.freeze(strings.slice()) }));
+}
+
+/** The query postgres.js makes of `statement` on `on`. */
+function queryOf(on: Statements, statement: Statement, args: readonly unknown[]) {
+	return "raw" in statement
+		? on(statement, ...(args as never[]))
+		: on.unsafe(statement.text, args as never[], statement.options);
+}
 
 /**
  * postgres.js 4: rows read with the driver's decoders as the query's own
@@ -49,8 +85,8 @@ export type Send = (
  */
 export function parsedSender(sql: Sql<any>): Send {
 	const parser = instanceParsers(sql);
-	return (on, text, args, options) => {
-		const query = on.unsafe(text, args as never[], options) as unknown as ParsedQuery;
+	return (on, statement, args) => {
+		const query = queryOf(on, statement, args) as unknown as ParsedQuery;
 		// `then`, not `await`: a query is a thenable of its own class, which `await` would wrap in one more promise.
 		return query.transform(false).parsers(parser).then(parsedResult);
 	};
@@ -60,8 +96,11 @@ function parsedResult(result: Rows<Record<string, unknown>> | Rows<Record<string
 	// A parameterless text with several statements yields one result each; the last one is the answer.
 	const last = "command" in result ? result : result[result.length - 1];
 	if (!last) return { rows: [], rowCount: 0 };
-	// A plain array: postgres.js's result is an Array subclass carrying its own fields.
-	return { rows: last.slice(), rowCount: last.count ?? 0 };
+	// A plain array: postgres.js's result is an Array subclass carrying its own fields (and
+	// `slice` would make another of those, through its constructor).
+	const rows = new Array<Record<string, unknown>>(last.length);
+	for (let i = 0; i < rows.length; i++) rows[i] = last[i];
+	return { rows, rowCount: last.count ?? 0 };
 }
 
 /**
@@ -108,11 +147,10 @@ interface ParsedQuery {
 /** postgres.js 3.x: raw column bytes (which no transform or type of the instance touches), decoded here. */
 export async function sendRaw(
 	on: Statements,
-	text: string,
+	statement: Statement,
 	args: readonly unknown[],
-	options: SendOptions,
 ): Promise<QueryResult<Record<string, unknown>>> {
-	const result = (await on.unsafe(text, args as never[], options).raw()) as unknown as RawRows | RawRows[];
+	const result = (await queryOf(on, statement, args).raw()) as unknown as RawRows | RawRows[];
 	return decodeRaw(result);
 }
 

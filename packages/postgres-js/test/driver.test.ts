@@ -4,6 +4,7 @@ import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { createDriver, createStores, fromClient, postgresJsDriver } from "../src/index.js";
 import { postgresJsMajor } from "../src/major.js";
+import { templateOf } from "../src/send.js";
 
 // The Driver contract itself (values, SQLSTATEs, affected rows, transactions, savepoints, a finished tx) is
 // the conformance suite's "Driver contract" block; this file keeps what is postgres.js's own: its parsers and
@@ -454,6 +455,41 @@ describe("postgres.js driver: prepared statements", () => {
 			await off.close();
 			await sql.end();
 		}
+	});
+
+	it("runs a named text whose `$n` are not all placeholders, or not in order, with the right values", async () => {
+		await withDriver(createDriver({ connectionString: db.url, max: 1 }), async (driver) => {
+			const cases: [string, unknown[], Record<string, unknown>][] = [
+				// A `$1` in a literal: the placeholders would read 1, 1.
+				["select 'a $1' as lit, $1::int as v", [5], { lit: "a $1", v: 5 }],
+				// A `$2` in a literal after the only placeholder: one more string than values.
+				["select $1::int as v, 'cost $2' as lit", [6], { v: 6, lit: "cost $2" }],
+				// Placeholders out of order, and one used twice.
+				["select $2::int - $1::int as d, $1::int + $1::int as s", [1, 10], { d: 9, s: 2 }],
+				// `$1` inside a quoted name is part of the name.
+				['select $1::int as "x$1"', [7], { x$1: 7 }],
+			];
+			for (const [i, [text, params, row]] of cases.entries()) {
+				for (let call = 0; call < 2; call++) {
+					const { rows } = await driver.query(text, params, { name: `authpg_pgjs_dollar_${i}` });
+					expect(rows).toEqual([row]);
+				}
+			}
+		});
+	});
+
+	it("cuts a named text at its placeholders only when they are $1 … $n, once each, in order", () => {
+		expect([...(templateOf("select a from t where b = $1 and c = $2 limit $3") ?? [])]).toEqual([
+			"select a from t where b = ",
+			" and c = ",
+			" limit ",
+			"",
+		]);
+		expect(templateOf("select $1, $10, $2")).toBeUndefined();
+		expect(templateOf("select $2, $1")).toBeUndefined();
+		expect(templateOf('select "a$1" from t')?.length).toBe(1);
+		const cut = templateOf("select $1::text");
+		expect(cut && Object.isFrozen(cut) && Array.isArray(cut.raw)).toBe(true);
 	});
 
 	it("names nothing the core did not name", async () => {
