@@ -1,6 +1,6 @@
 import type { BetterAuthOptions } from "@better-auth/core";
 import { describe, expect, it } from "vitest";
-import { resolveJoins } from "../src/adapter/join.js";
+import { nestFlatJoins, resolveJoins } from "../src/adapter/join.js";
 import { StatementCache } from "../src/adapter/statement-cache.js";
 import { buildSelect } from "../src/adapter/statements.js";
 import { type Condition, normalizeWhere } from "../src/adapter/where.js";
@@ -97,11 +97,41 @@ describe("statements", () => {
 			limit: { slot: 1 },
 			offset: 2,
 		});
-		expect(stmt.sql).toContain("to_json");
-		expect(stmt.sql.match(/select/g)?.length).toBe(3);
-		expect(stmt.sql).toContain('"auth"."session"');
+		// On the user's id: a left join, the user's columns beside the session's.
+		expect(stmt.sql).toContain('from "auth"."session" left join "auth"."user" on "user"."id" = "session"."userId"');
+		expect(stmt.sql).toContain('"user"."email" as "user.email"');
+		expect(stmt.sql.match(/select/g)?.length).toBe(1);
 		expect(stmt.plan.map((slot) => values[slot])).toEqual(["t", 10, 5]);
 		expect(stmt.sql).not.toContain("*");
+	});
+
+	it("reads a one-to-many join as a sub-select, and puts a flat join's columns back into one object", () => {
+		const sessions = resolveJoins(schema, user, { session: { limit: 3 } });
+		expect(sessions.flat).toBeUndefined();
+		const w = where(user, [{ field: "email", value: "a@b.c" }]);
+		const stmt = buildSelect("auth", {
+			model: user,
+			where: w.conditions,
+			fields: user.fields,
+			joins: sessions.joins,
+			limit: "one",
+		});
+		expect(stmt.sql).toContain("json_agg");
+		expect(stmt.sql).toContain("limit 3");
+
+		const withUser = resolveJoins(schema, session, { user: true });
+		const at = new Date();
+		const row = { id: "s1", token: "t", "user.id": "u1", "user.email": "a@b.c", "user.createdAt": at };
+		expect(nestFlatJoins(row, withUser)).toEqual({
+			id: "s1",
+			token: "t",
+			user: { id: "u1", email: "a@b.c", createdAt: at },
+		});
+		// The left join found no user: every user column is null.
+		expect(nestFlatJoins({ id: "s2", "user.id": null, "user.email": null }, withUser)).toEqual({
+			id: "s2",
+			user: null,
+		});
 	});
 
 	it("keeps findOne's limit as a constant", () => {

@@ -16,7 +16,7 @@ import { type Companion, type CompanionCreate, CREATE_WITH_COMPANION, type Creat
 import { AdapterContext } from "./context.js";
 import { lockEmailInTransaction } from "./email-lock.js";
 import { type Assignments, assign, inputValue, updateColumns } from "./input.js";
-import { type ResolvedJoins, resolveJoins } from "./join.js";
+import { nestFlatJoins, type ResolvedJoins, resolveJoins } from "./join.js";
 import { applyOutputTransforms, applyRules } from "./output.js";
 import type { FieldSealer, Known, SealedModel } from "./sealed-fields.js";
 import { fieldsKey, type LimitShape, type ShapeOperation, type Slot, shapeKey } from "./shape.js";
@@ -78,6 +78,7 @@ function outputRow(
 	known?: Known,
 ): Row | null | Promise<Row> {
 	if (!row) return null;
+	if (joins?.flat) row = nestFlatJoins(row, joins);
 	if (ctx.sealer && (ctx.sealedOf(model) || joins?.joins.some((j) => ctx.sealedOf(j.model)))) {
 		return openRow(ctx, ctx.sealer, model, row, joins, known);
 	}

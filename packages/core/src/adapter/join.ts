@@ -3,6 +3,11 @@
  * one foreign key between the two models (joined → base first, then base →
  * joined); a join on the other model's id or on a unique key is one-to-one
  * (an object or null), anything else one-to-many (an array, limited).
+ *
+ * A one-to-one join on the joined model's id (a session's user) is read
+ * flat: a left join whose columns (`user.name`, …) stand beside the base's
+ * and are put back into one object per row here. The others are sub-selects
+ * read as JSON (see `buildSelect`).
  */
 import type { JoinOption } from "@better-auth/core/db/adapter";
 import { InvalidValueError } from "../errors.js";
@@ -14,6 +19,8 @@ export interface ResolvedJoins {
 	readonly joins: readonly JoinShape[];
 	/** Shape key fragment. */
 	readonly key: string;
+	/** The result columns of the flat joins, when there are any (see {@link nestFlatJoins}). */
+	readonly flat?: ReadonlySet<string>;
 }
 
 const none: ResolvedJoins = { joins: [], key: "" };
@@ -29,7 +36,35 @@ export function resolveJoins(schema: CompiledSchema, base: ModelInfo, option: Jo
 		joins.push(join);
 		key += itemKey(model.key, join.limit);
 	}
-	return joins.length ? { joins, key } : none;
+	if (joins.length === 0) return none;
+	const flat = joins.filter((join) => join.flat);
+	if (flat.length === 0) return { joins, key };
+	// The common case, one flat join (a session's user), shares that join's set; more are rare.
+	return {
+		joins,
+		key,
+		flat: flat.length === 1 ? flat[0]!.flatAliases : new Set(flat.flatMap((join) => [...join.flatAliases!])),
+	};
+}
+
+/**
+ * `row` with each flat join's columns gathered into one object under the
+ * joined model's key, or `null` where the left join found no row (its id,
+ * never null in a row, is null).
+ */
+export function nestFlatJoins(row: Record<string, unknown>, joins: ResolvedJoins): Record<string, unknown> {
+	const flat = joins.flat;
+	if (!flat) return row;
+	// A new object rather than deleting keys: a row object with deleted keys turns into a slow dictionary.
+	const out: Record<string, unknown> = {};
+	for (const key in row) if (!flat.has(key)) out[key] = row[key];
+	for (const join of joins.joins) {
+		if (!join.flat) continue;
+		const item: Record<string, unknown> = {};
+		for (const [alias, key] of join.flat) item[key] = row[alias];
+		out[join.model.key] = item[join.to.key] === null || item[join.to.key] === undefined ? null : item;
+	}
+	return out;
 }
 
 /** Resolved joins per schema, by base, joined model and limit: a session read with its user resolves it on every call. */
@@ -71,11 +106,17 @@ function resolveOne(schema: CompiledSchema, base: ModelInfo, model: ModelInfo, l
 	const from = forward ? base.field(referenced) : fk;
 	const to = forward ? fk : model.field(referenced);
 	const oneToOne = to.key === "id" || fk.attr.unique === true;
+	// On the joined model's primary key a left join finds at most one row; a model joined to itself keeps
+	// the sub-select, which needs no alias.
+	const flat =
+		to === model.id && model !== base ? model.fields.map((f) => [`${model.key}.${f.key}`, f.key] as const) : undefined;
 	return {
 		model,
 		from,
 		to,
 		oneToOne,
 		limit: oneToOne ? 1 : (limit ?? schema.defaultLimit),
+		flat,
+		flatAliases: flat && new Set(flat.map(([alias]) => alias)),
 	};
 }

@@ -45,6 +45,13 @@ export interface JoinShape {
 	readonly to: FieldInfo;
 	readonly oneToOne: boolean;
 	readonly limit: number;
+	/**
+	 * Set for a one-to-one join on the joined model's id: read by a left join,
+	 * its columns aliased `model.field` beside the base's (result alias, field key).
+	 */
+	readonly flat?: readonly (readonly [alias: string, key: string])[] | undefined;
+	/** The aliases of {@link flat}. */
+	readonly flatAliases?: ReadonlySet<string> | undefined;
 }
 
 export interface SelectShape {
@@ -68,20 +75,33 @@ function finish(query: { compile(): CompiledQuery }): Statement {
 	return { sql: compiled.sql, name: "", plan };
 }
 
-/** `select … from t [where] [order by] [limit] [offset]`, joins as sub-selects. */
+/**
+ * `select … from t [left join …] [where] [order by] [limit] [offset]`: flat
+ * joins as left joins, the others as sub-selects read as JSON.
+ */
 export function buildSelect(ns: string, shape: SelectShape): Statement {
 	const { model, joins } = shape;
 	const db = compiler.withSchema(ns);
 	const selections: AliasedExpression<unknown, string>[] = columns(model.table, shape.fields);
+	let from = db.selectFrom(model.table);
 	for (const join of joins) {
+		const table = join.model.table;
+		const on = sql<SqlBool>`${sql.id(table, join.to.column)} = ${sql.id(model.table, join.from.column)}`;
+		if (join.flat) {
+			from = from.leftJoin(table, (jb) => jb.on(on)) as never;
+			join.model.fields.forEach((f, i) => {
+				selections.push(sql.id(table, f.column).as(join.flat![i]![0]));
+			});
+			continue;
+		}
 		const sub = db
 			.selectFrom(join.model.table)
 			.select(columns(join.model.table, join.model.fields))
-			.where(sql<SqlBool>`${sql.id(join.model.table, join.to.column)} = ${sql.id(model.table, join.from.column)}`)
+			.where(on)
 			.limit(sql.lit(join.limit));
 		selections.push(join.oneToOne ? jsonObjectFrom(sub).as(join.model.key) : jsonArrayFrom(sub).as(join.model.key));
 	}
-	let query = db.selectFrom(model.table).select(selections as never);
+	let query = from.select(selections as never);
 	const predicate = wherePredicate(model.table, shape.where, param);
 	if (predicate) query = query.where(predicate);
 	if (shape.sort) query = query.orderBy(sql.id(model.table, shape.sort.field.column), shape.sort.desc ? "desc" : "asc");
