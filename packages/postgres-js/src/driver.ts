@@ -1,6 +1,7 @@
 /**
  * An authpg `Driver` over a postgres.js `sql` instance, 3.4.x or 4.x:
- * statements through `sql.unsafe`, transactions through `sql.begin`
+ * named statements as tagged templates, others through `sql.unsafe` (see
+ * `send.ts`), transactions through `sql.begin`
  * (savepoints through `tx.savepoint`). postgres.js pools its own connections.
  * What differs between the two majors is decided once per instance, from the
  * instance (see `postgresJsMajor`); the workarounds for 3.x apply to 3.x only.
