@@ -78,7 +78,7 @@ function outputRow(
 	known?: Known,
 ): Row | null | Promise<Row> {
 	if (!row) return null;
-	if (joins?.flat) row = nestFlatJoins(row, joins);
+	if (joins) row = nestFlatJoins(row, joins);
 	if (ctx.sealer && (ctx.sealedOf(model) || joins?.joins.some((j) => ctx.sealedOf(j.model)))) {
 		return openRow(ctx, ctx.sealer, model, row, joins, known);
 	}

@@ -20,7 +20,7 @@ export interface ResolvedJoins {
 	/** Shape key fragment. */
 	readonly key: string;
 	/** The result columns of the flat joins, when there are any (see {@link nestFlatJoins}). */
-	readonly flat?: ReadonlySet<string>;
+	readonly flat?: ReadonlyMap<string, FieldInfo> | undefined;
 }
 
 const none: ResolvedJoins = { joins: [], key: "" };
@@ -29,22 +29,17 @@ export function resolveJoins(schema: CompiledSchema, base: ModelInfo, option: Jo
 	if (!option) return none;
 	const joins: JoinShape[] = [];
 	let key = "";
+	// The common case, one flat join (a session's user), shares that join's map; more are rare.
+	let flat: ReadonlyMap<string, FieldInfo> | undefined;
 	for (const [name, spec] of Object.entries(option)) {
 		if (!spec) continue;
 		const model = schema.model(name);
 		const join = resolved(schema, base, model, typeof spec === "object" ? spec.limit : undefined);
 		joins.push(join);
 		key += itemKey(model.key, join.limit);
+		if (join.flat) flat = flat ? new Map([...flat, ...join.flat]) : join.flat;
 	}
-	if (joins.length === 0) return none;
-	const flat = joins.filter((join) => join.flat);
-	if (flat.length === 0) return { joins, key };
-	// The common case, one flat join (a session's user), shares that join's set; more are rare.
-	return {
-		joins,
-		key,
-		flat: flat.length === 1 ? flat[0]!.flatAliases : new Set(flat.flatMap((join) => [...join.flatAliases!])),
-	};
+	return joins.length ? { joins, key, flat } : none;
 }
 
 /**
@@ -61,7 +56,7 @@ export function nestFlatJoins(row: Record<string, unknown>, joins: ResolvedJoins
 	for (const join of joins.joins) {
 		if (!join.flat) continue;
 		const item: Record<string, unknown> = {};
-		for (const [alias, key] of join.flat) item[key] = row[alias];
+		for (const [alias, field] of join.flat) item[field.key] = row[alias];
 		out[join.model.key] = item[join.to.key] === null || item[join.to.key] === undefined ? null : item;
 	}
 	return out;
@@ -109,7 +104,7 @@ function resolveOne(schema: CompiledSchema, base: ModelInfo, model: ModelInfo, l
 	// On the joined model's primary key a left join finds at most one row; a model joined to itself keeps
 	// the sub-select, which needs no alias.
 	const flat =
-		to === model.id && model !== base ? model.fields.map((f) => [`${model.key}.${f.key}`, f.key] as const) : undefined;
+		to === model.id && model !== base ? new Map(model.fields.map((f) => [`${model.key}.${f.key}`, f])) : undefined;
 	return {
 		model,
 		from,
@@ -117,6 +112,5 @@ function resolveOne(schema: CompiledSchema, base: ModelInfo, model: ModelInfo, l
 		oneToOne,
 		limit: oneToOne ? 1 : (limit ?? schema.defaultLimit),
 		flat,
-		flatAliases: flat && new Set(flat.map(([alias]) => alias)),
 	};
 }

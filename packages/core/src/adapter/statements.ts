@@ -47,11 +47,9 @@ export interface JoinShape {
 	readonly limit: number;
 	/**
 	 * Set for a one-to-one join on the joined model's id: read by a left join,
-	 * its columns aliased `model.field` beside the base's (result alias, field key).
+	 * its columns aliased `model.field` beside the base's (result alias → field).
 	 */
-	readonly flat?: readonly (readonly [alias: string, key: string])[] | undefined;
-	/** The aliases of {@link flat}. */
-	readonly flatAliases?: ReadonlySet<string> | undefined;
+	readonly flat?: ReadonlyMap<string, FieldInfo> | undefined;
 }
 
 export interface SelectShape {
@@ -89,9 +87,7 @@ export function buildSelect(ns: string, shape: SelectShape): Statement {
 		const on = sql<SqlBool>`${sql.id(table, join.to.column)} = ${sql.id(model.table, join.from.column)}`;
 		if (join.flat) {
 			from = from.leftJoin(table, (jb) => jb.on(on)) as never;
-			join.model.fields.forEach((f, i) => {
-				selections.push(sql.id(table, f.column).as(join.flat![i]![0]));
-			});
+			for (const [alias, field] of join.flat) selections.push(sql.id(table, field.column).as(alias));
 			continue;
 		}
 		const sub = db
