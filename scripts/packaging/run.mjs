@@ -11,9 +11,10 @@
  * (`@authpg/conformance`), and stops after the imports and the binary's `--version`: what old
  * peers break first is an application's import (pg before 8.15 had no named ESM exports).
  * `--keep` leaves the scratch directory in place (it is kept anyway when a step fails).
- * `--node <major>` runs all of it under that Node (fetched from the npm registry as the matrix does):
- * the peers are the newest that Node may run, so under Node 24 the app gets vitest 5 and Kysely 0.29,
- * which ask for Node 22, where under Node 20 it gets vitest 4 and Kysely 0.28.
+ * `--node <major>` (or `--node latest`, the registry's newest Node) runs all of it under that Node
+ * (fetched from the npm registry as the matrix does): the peers are the newest that Node may run, so
+ * under Node 22 or later the app gets vitest 5 and Kysely 0.29, which ask for Node 22, where under
+ * Node 20 it gets vitest 4 and Kysely 0.28.
  *
  * The test database: `startTestDatabase` of the installed `@authpg/conformance` (so the kit is
  * tried as installed too): a fresh database on the server `AUTHPG_TEST_DATABASE_URL` names, else an
