@@ -19,14 +19,22 @@
  */
 import type { BetterAuthOptions, BetterAuthPlugin } from "@better-auth/core";
 import { createAuthMiddleware } from "@better-auth/core/api";
-import { type AuthEndpointContext, tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
-import type { DBAdapter, DBTransactionAdapter, Where } from "@better-auth/core/db/adapter";
-import { getIP } from "@better-auth/core/utils/ip";
+import type { DBAdapter, DBTransactionAdapter } from "@better-auth/core/db/adapter";
 import { type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "../adapter/companion.js";
 import type { Driver } from "../driver/contract.js";
 import { inCallerTransaction } from "./caller-transaction.js";
 import { type EventEndpointOptions, eventEndpoints } from "./event-endpoints.js";
-import type { AuthEventInput, EventRowFields, EventStore, eventCompanions } from "./events.js";
+import {
+	deletion,
+	eventsOfCreate,
+	eventsOfUpdate,
+	failureReason,
+	originOf,
+	rowFields,
+	signInMethod,
+	userCreatedBy,
+} from "./event-kinds.js";
+import type { AuthEventInput, EventStore, eventCompanions } from "./events.js";
 import type { RateLimitStorage } from "./rate-limit.js";
 import { STORE_MARK } from "./tables.js";
 
@@ -43,206 +51,6 @@ export function eventRetentionIn(options: { plugins?: unknown[] | undefined }): 
 	}
 	return undefined;
 }
-
-/** The request behind the current Better Auth call, as Better Auth resolves it. */
-interface Origin {
-	path: string;
-	ipAddress: string | null;
-	userAgent: string | null;
-	/** The signed-in user making the call, when there is one. */
-	actorId: string | null;
-	ctx: AuthEndpointContext | undefined;
-}
-
-function originOf(options: BetterAuthOptions): Origin {
-	const ctx = tryGetCurrentAuthEndpointContext();
-	const headers = ctx?.headers ?? ctx?.request?.headers;
-	const session = (ctx?.context as { session?: { user?: { id?: unknown } } | null } | undefined)?.session;
-	const actor = session?.user?.id;
-	let ip: string | null | undefined;
-	return {
-		path: ctx?.path ?? "",
-		// Resolved when first read: a session's events take the address from the session row instead.
-		get ipAddress() {
-			if (ip === undefined) ip = headers ? getIP(headers, options) : null;
-			return ip;
-		},
-		userAgent: headers?.get("user-agent") ?? null,
-		actorId: actor === undefined || actor === null ? null : String(actor),
-		ctx,
-	};
-}
-
-/** How a session came to be, from the endpoint that created it. */
-function signInMethod(origin: Origin): string | undefined {
-	const { path, ctx } = origin;
-	const param = (name: string) => (ctx?.params as Record<string, unknown> | undefined)?.[name];
-	const body = ctx?.body as Record<string, unknown> | undefined;
-	if (path.startsWith("/callback/")) return String(param("id") ?? path.slice("/callback/".length));
-	if (path.startsWith("/oauth2/callback/")) return String(param("providerId") ?? "oauth2");
-	if (path === "/sign-in/social") return typeof body?.provider === "string" ? body.provider : "social";
-	if (path === "/magic-link/verify" || path === "/sign-in/magic-link") return "magic-link";
-	if (path === "/passkey/verify-authentication") return "passkey";
-	if (path.startsWith("/two-factor/verify-")) return "two-factor";
-	if (path.startsWith("/sign-in/")) return path.slice("/sign-in/".length);
-	return undefined;
-}
-
-/** Why sessions went, from the endpoint that deleted them; `undefined`: not an event (expiry, cleanup). */
-function revocation(
-	path: string,
-): { type: "sign_out" | "session.revoked"; details: Record<string, string> } | undefined {
-	switch (path) {
-		case "/sign-out":
-			return { type: "sign_out", details: {} };
-		case "/revoke-session":
-			return { type: "session.revoked", details: { scope: "one" } };
-		case "/revoke-other-sessions":
-			return { type: "session.revoked", details: { scope: "others" } };
-		case "/revoke-sessions":
-			return { type: "session.revoked", details: { scope: "all" } };
-		case "/change-password":
-			return { type: "session.revoked", details: { scope: "others", reason: "password_changed" } };
-		case "/reset-password":
-			return { type: "session.revoked", details: { scope: "all", reason: "password_reset" } };
-	}
-	if (path.startsWith("/admin/")) return { type: "session.revoked", details: { scope: "admin" } };
-	return undefined;
-}
-
-const str = (value: unknown): string | null => (value === undefined || value === null ? null : String(value));
-
-/** The value of an `eq` condition on `field`, when `where` has one. */
-function whereValue(where: Where[] | undefined, field: string): string | null {
-	const clause = where?.find((w) => w.field === field && (w.operator ?? "eq") === "eq");
-	return clause ? str(clause.value) : null;
-}
-
-/** The events a write is, given what it wrote; empty for writes that are not events. */
-function eventsOfCreate(model: string, row: Row, origin: Origin): AuthEventInput[] {
-	// A function, so a session's events (whose address is the row's) never resolve the request's.
-	const base = () => ({ outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent });
-	if (model === "user")
-		return [{ ...base(), type: "user.created", userId: str(row.id), actorId: actorOf(origin, str(row.id)) }];
-	if (model === "session") {
-		const signedInWith = signInMethod(origin);
-		const method = signedInWith ?? (origin.path === "/sign-up/email" ? "email" : undefined);
-		const session = {
-			outcome: "success" as const,
-			userId: str(row.userId),
-			sessionId: str(row.id),
-			// The session row holds what Better Auth resolved for this request.
-			ipAddress: str(row.ipAddress) || origin.ipAddress,
-			userAgent: str(row.userAgent) || origin.userAgent,
-			actorId: actorOf(origin, str(row.userId)),
-			details: method ? { method } : {},
-		};
-		return signedInWith !== undefined
-			? [
-					{ ...session, type: "sign_in.succeeded" },
-					{ ...session, type: "session.created" },
-				]
-			: [{ ...session, type: "session.created" }];
-	}
-	if (model === "account") {
-		// The account a sign-up or a first social sign-in creates comes with its user; that is no link.
-		if (origin.ctx && usersCreated.has(origin.ctx)) return [];
-		const userId = str(row.userId);
-		return [{ ...base(), type: "account.linked", userId, actorId: actorOf(origin, userId), details: provider(row) }];
-	}
-	if (model === "member") {
-		const userId = str(row.userId);
-		return [
-			{
-				...base(),
-				type: "organization.member_added",
-				userId,
-				actorId: actorOf(origin, userId),
-				details: membership(row),
-			},
-		];
-	}
-	if (model === "verification" && origin.path === "/request-password-reset") {
-		// The identifier carries the reset token; only the user id (the value) is recorded.
-		return [{ ...base(), type: "password.reset_requested", userId: str(row.value) }];
-	}
-	return [];
-}
-
-function eventsOfUpdate(model: string, where: Where[], update: Row, row: Row | null, origin: Origin): AuthEventInput[] {
-	const base = {
-		outcome: "success" as const,
-		ipAddress: origin.ipAddress,
-		userAgent: origin.userAgent,
-		sessionId: null,
-	};
-	if (model === "account" && "password" in update) {
-		const userId = str(row?.userId) ?? whereValue(where, "userId");
-		const type = origin.path === "/reset-password" ? "password.reset_completed" : "password.changed";
-		return [{ ...base, type, userId, actorId: actorOf(origin, userId) }];
-	}
-	if (model === "user") {
-		const userId = str(row?.id) ?? whereValue(where, "id");
-		const actorId = actorOf(origin, userId);
-		const events: AuthEventInput[] = [];
-		if ("email" in update) events.push({ ...base, type: "email.changed", userId, actorId });
-		if (update.emailVerified === true) events.push({ ...base, type: "email.verified", userId, actorId });
-		if (update.twoFactorEnabled === true) events.push({ ...base, type: "two_factor.enabled", userId, actorId });
-		if (update.twoFactorEnabled === false) events.push({ ...base, type: "two_factor.disabled", userId, actorId });
-		return events;
-	}
-	if (model === "member" && "role" in update) {
-		const userId = str(row?.userId);
-		const details = row ? membership(row) : { role: str(update.role) };
-		return [{ ...base, type: "organization.member_role_changed", userId, actorId: actorOf(origin, userId), details }];
-	}
-	return [];
-}
-
-/** What a delete of `model` is, given the rows it deletes; `undefined`: not an event. */
-function deletion(model: string, origin: Origin): ((rows: Row[]) => AuthEventInput[]) | undefined {
-	const base = { outcome: "success" as const, ipAddress: origin.ipAddress, userAgent: origin.userAgent };
-	if (model === "session") {
-		const why = revocation(origin.path);
-		return why && ((rows) => sessionEvents(rows, why, origin));
-	}
-	if (model === "account")
-		return (rows) =>
-			rows.map((row) => ({
-				...base,
-				type: "account.unlinked",
-				userId: str(row.userId),
-				actorId: actorOf(origin, str(row.userId)),
-				details: provider(row),
-			}));
-	if (model === "member")
-		return (rows) =>
-			rows.map((row) => ({
-				...base,
-				type: "organization.member_removed",
-				userId: str(row.userId),
-				actorId: actorOf(origin, str(row.userId)),
-				details: membership(row),
-			}));
-	return undefined;
-}
-
-/** The signed-in user, when they act on someone else. */
-const actorOf = (origin: Origin, userId: string | null) =>
-	origin.actorId !== null && origin.actorId !== userId ? origin.actorId : null;
-const provider = (row: Row) => ({ provider: str(row.providerId) });
-const membership = (row: Row) => ({ organizationId: str(row.organizationId), role: str(row.role) });
-
-/** Which fields of a created row fill its events' `userId` and `sessionId` (as {@link eventsOfCreate} reads them). */
-function rowFields(model: string): EventRowFields {
-	if (model === "session") return { userId: "userId", sessionId: "id" };
-	if (model === "user") return { userId: "id" };
-	if (model === "account" || model === "member") return { userId: "userId" };
-	return {};
-}
-
-/** Endpoint calls that created a user, so the account created with it is not reported as a link. */
-const usersCreated = new WeakSet<object>();
 
 /** `adapter` recording the events its writes are into `events`, each in the write's transaction. */
 export function withEvents(
@@ -269,7 +77,7 @@ export function withEvents(
 		...inner,
 		async create(args) {
 			const origin = originOf(options);
-			if (args.model === "user" && origin.ctx) usersCreated.add(origin.ctx);
+			if (args.model === "user") userCreatedBy(origin);
 			const candidate = eventsOfCreate(args.model, (args.data ?? {}) as Row, origin);
 			if (candidate.length === 0) return inner.create(args);
 			const withCompanion = (inner as Partial<CompanionCreate>)[CREATE_WITH_COMPANION];
@@ -343,38 +151,6 @@ export function withEvents(
 		};
 	}
 	return wrapped;
-}
-
-function sessionEvents(gone: Row[], why: NonNullable<ReturnType<typeof revocation>>, origin: Origin): AuthEventInput[] {
-	return gone.map((session) => {
-		const userId = str(session.userId);
-		return {
-			type: why.type,
-			outcome: "success",
-			userId,
-			sessionId: str(session.id),
-			actorId: actorOf(origin, userId),
-			ipAddress: origin.ipAddress,
-			userAgent: origin.userAgent,
-			details: why.details,
-		};
-	});
-}
-
-/** Why Better Auth refused a sign-in, from its error; never the attempted credentials. */
-function failureReason(code: string | undefined): string {
-	switch (code) {
-		case "EMAIL_NOT_VERIFIED":
-			return "email_not_verified";
-		case "BANNED_USER":
-			return "banned";
-		case "INVALID_TWO_FACTOR_AUTHENTICATION":
-		case "INVALID_CODE":
-		case "INVALID_BACKUP_CODE":
-			return "second_factor_failed";
-		default:
-			return code ? code.toLowerCase() : "unknown";
-	}
 }
 
 /**
