@@ -8,7 +8,7 @@ import type { BetterAuthOptions } from "@better-auth/core";
 import { type AuthEndpointContext, tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { Where } from "@better-auth/core/db/adapter";
 import { getIP } from "@better-auth/core/utils/ip";
-import type { AuthEventInput, EventRowFields } from "./events.js";
+import type { AuthEventInput, AuthEventType, EventRowFields } from "./events.js";
 
 type Row = Record<string, unknown>;
 
@@ -181,25 +181,18 @@ export function deletion(model: string, origin: Origin): ((rows: Row[]) => AuthE
 		const why = revocation(origin.path);
 		return why && ((rows) => sessionEvents(rows, why, origin));
 	}
-	if (model === "account")
-		return (rows) =>
+	const unlinked = DELETIONS[model];
+	return (
+		unlinked &&
+		((rows) =>
 			rows.map((row) => ({
 				...base,
-				type: "account.unlinked",
+				type: unlinked.type,
 				userId: str(row.userId),
 				actorId: actorOf(origin, str(row.userId)),
-				details: provider(row),
-			}));
-	if (model === "member")
-		return (rows) =>
-			rows.map((row) => ({
-				...base,
-				type: "organization.member_removed",
-				userId: str(row.userId),
-				actorId: actorOf(origin, str(row.userId)),
-				details: membership(row),
-			}));
-	return undefined;
+				details: unlinked.details(row),
+			})))
+	);
 }
 
 /** The signed-in user, when they act on someone else. */
@@ -255,3 +248,9 @@ export function failureReason(code: string | undefined): string {
 			return code ? code.toLowerCase() : "unknown";
 	}
 }
+
+/** The row deletions that unlink a user from something, other than sessions. */
+const DELETIONS: Record<string, { type: AuthEventType; details: (row: Row) => Record<string, unknown> } | undefined> = {
+	account: { type: "account.unlinked", details: provider },
+	member: { type: "organization.member_removed", details: membership },
+};
