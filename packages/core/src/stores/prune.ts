@@ -113,10 +113,11 @@ export async function prune(
 ): Promise<PruneCount[]> {
 	const batch = Math.max(1, Math.floor(pruneOptions.batchSize ?? 5000));
 	const result: PruneCount[] = [];
+	let eventPartitions: EventPartitions | undefined;
 	if (!pruneOptions.dryRun) {
 		const namespace = compileSchema(options, pruneOptions).namespace;
 		const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
-		await maintainEventPartitions(driver, namespace, retention, result);
+		eventPartitions = await maintainEventPartitions(driver, namespace, retention, result);
 	}
 	for (const target of pruneTargets(options, pruneOptions)) {
 		const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [target.table]);
@@ -129,14 +130,22 @@ export async function prune(
 			result.push({ table: target.table, rows: Number(rows[0]?.n ?? 0), batches: 0 });
 			continue;
 		}
-		const statement = pruneBatchSql(target);
+		// The event log's batches go straight to the partitions that can hold expired rows: through the
+		// parent, every batch would lock the live month's partition (and the parent) as well.
+		const tables =
+			eventPartitions?.parent === target.table
+				? eventPartitions.expiring.map((table) => ({ ...target, table }))
+				: [target];
 		let rows = 0;
 		let batches = 0;
-		for (;;) {
-			const { rowCount } = await driver.query(statement, [batch]);
-			batches++;
-			rows += rowCount;
-			if (rowCount < batch) break;
+		for (const physical of tables) {
+			const statement = pruneBatchSql(physical);
+			for (;;) {
+				const { rowCount } = await driver.query(statement, [batch]);
+				batches++;
+				rows += rowCount;
+				if (rowCount < batch) break;
+			}
 		}
 		result.push({ table: target.table, rows, batches });
 	}
@@ -158,6 +167,13 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
 	return `do $authpg$ declare n bigint; begin\n${loops.join("\n")}\nend $authpg$`;
 }
 
+/** The event log's parent table and the partitions a prune's batches delete from. */
+interface EventPartitions {
+	readonly parent: string;
+	/** Partitions (quoted) that may hold expired rows: partly expired months, undropped expired ones, the default. */
+	readonly expiring: readonly string[];
+}
+
 /**
  * Keep the event log's month partitions ahead of time (the current month and
  * the next ones), and drop whole month partitions past retention — one
@@ -171,33 +187,44 @@ async function maintainEventPartitions(
 	namespace: string,
 	retentionMs: number | undefined,
 	result: PruneCount[],
-): Promise<void> {
+): Promise<EventPartitions | undefined> {
 	const parent = sql.id(namespace, EVENT_TABLE).compile(compiler).sql;
 	const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [parent]);
-	if (!exists.rows[0]?.t) return;
+	if (!exists.rows[0]?.t) return undefined;
 	const now = new Date();
 	for (let i = 0; i < EVENT_PARTITIONS_AHEAD; i++) {
 		// On failure (the default partition holds rows of that month, or the lock was busy) doctor
 		// reports it; events for that month keep landing in the default partition meanwhile.
 		await catalogChange(driver, eventPartitionStep(namespace, monthStart(now, i)).sql);
 	}
-	if (retentionMs === undefined) return;
-	const { rows } = await driver.query<{ name: string; upper: Date }>(
-		`select c.relname as "name", (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz as "upper"
-		   from pg_inherits i join pg_class c on c.oid = i.inhrelid
-		  where i.inhparent = $1::regclass and pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'`,
-		[parent],
+	if (retentionMs === undefined) return undefined;
+	// Which partitions lie wholly before the cutoff and which only begin before it, by the server's clock,
+	// the one the batches' condition uses.
+	const { rows } = await driver.query<{ name: string; expired: boolean; expiring: boolean }>(
+		`select p.name as "name", coalesce(p.upper <= p.cutoff, false) as "expired", coalesce(p.lower < p.cutoff, true) as "expiring"
+		   from (select c.relname as name, now() - make_interval(secs => $2) as cutoff,
+		                (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz as lower,
+		                (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz as upper
+		           from pg_inherits i join pg_class c on c.oid = i.inhrelid
+		          where i.inhparent = $1::regclass) as p`,
+		[parent, Math.max(0, Math.floor(retentionMs / 1000))],
 	);
-	const cutoff = Date.now() - retentionMs;
 	let dropped = 0;
+	const expiring: string[] = [];
 	for (const row of rows) {
-		if (!(row.upper instanceof Date) || row.upper.getTime() > cutoff) continue;
 		const name = sql.id(namespace, row.name).compile(compiler).sql;
-		const { rows: counted } = await driver.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, []);
-		// Not dropped now (its lock was busy): the batches below delete its rows instead.
-		if (await catalogChange(driver, `drop table if exists ${name}`)) dropped += Number(counted[0]?.n ?? 0);
+		if (row.expired) {
+			const { rows: counted } = await driver.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, []);
+			if (await catalogChange(driver, `drop table if exists ${name}`)) {
+				dropped += Number(counted[0]?.n ?? 0);
+				continue;
+			}
+			// Not dropped now (its lock was busy): the batches delete its rows instead.
+		}
+		if (row.expiring) expiring.push(name);
 	}
 	if (dropped > 0) result.push({ table: `${parent} (expired partitions)`, rows: dropped, batches: 0 });
+	return { parent, expiring };
 }
 
 /**
