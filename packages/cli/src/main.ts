@@ -3,7 +3,7 @@
  * printed as messages (the stack only with `AUTHPG_DEBUG=1`).
  */
 import { AuthpgError, KeystoreNotFoundError, KeystorePasswordError, UnsafeMigrationError } from "@authpg/core";
-import { helpText, parse } from "./args.js";
+import { parse } from "./args.js";
 import { doctor } from "./commands/doctor.js";
 import { eventsCommand } from "./commands/events.js";
 import { generate } from "./commands/generate.js";
@@ -14,6 +14,7 @@ import { plan } from "./commands/plan.js";
 import { pruneCommand } from "./commands/prune.js";
 import { status } from "./commands/status.js";
 import { CliError, Exit, type ExitCode } from "./exit.js";
+import { helpText } from "./help.js";
 import { cliVersion } from "./version.js";
 
 /** Run the CLI on `argv` (without node and the script); resolves to the exit code. */
