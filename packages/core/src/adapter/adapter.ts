@@ -7,7 +7,7 @@
  * makes one round trip.
  */
 import type { BetterAuthOptions } from "@better-auth/core";
-import type { DBAdapter, DBTransactionAdapter, JoinOption, Where } from "@better-auth/core/db/adapter";
+import type { DBAdapter, DBTransactionAdapter, Where } from "@better-auth/core/db/adapter";
 import type { Driver } from "../driver/contract.js";
 import { AuthpgError, InvalidValueError, SealedFieldQueryError, toQueryError } from "../errors.js";
 import { planFresh, planSql } from "../migrations/plan.js";
@@ -15,23 +15,22 @@ import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
 import { type Companion, type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "./companion.js";
 import { AdapterContext } from "./context.js";
 import { lockEmailInTransaction } from "./email-lock.js";
+import { type FindArgs, findStatement } from "./find.js";
 import { type Assignments, assign, inputValue, updateColumns } from "./input.js";
-import { nestFlatJoins, type ResolvedJoins, resolveJoins } from "./join.js";
-import { applyOutputTransforms, applyRules } from "./output.js";
+import { outputRow } from "./rows.js";
 import type { FieldSealer, Known, SealedModel } from "./sealed-fields.js";
-import { fieldsKey, type LimitShape, type ShapeOperation, type Slot, shapeKey } from "./shape.js";
+import { fieldsKey, type ShapeOperation, type Slot, shapeKey } from "./shape.js";
 import {
 	buildConsumeOne,
 	buildCount,
 	buildDelete,
 	buildIncrementOne,
 	buildInsert,
-	buildSelect,
 	buildUpdate,
 	type Statement,
 	withCompanion,
 } from "./statements.js";
-import { type Condition, normalizeWhere } from "./where.js";
+import { filter } from "./where.js";
 
 /** Options of {@link postgresAdapter}. */
 export interface PostgresAdapterOptions extends SchemaOptions {}
@@ -67,123 +66,6 @@ function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, valu
 	return driver.query<Row>(stmt.sql, params, stmt).catch((error: unknown) => {
 		throw toQueryError(op, model.key, error);
 	});
-}
-
-/** The rows a statement returns, converted as Better Auth expects them (joined rows included). */
-function outputRow(
-	ctx: AdapterContext,
-	model: ModelInfo,
-	row: Row | undefined,
-	joins?: ResolvedJoins,
-	known?: Known,
-): Row | null | Promise<Row> {
-	if (!row) return null;
-	if (joins) row = nestFlatJoins(row, joins);
-	if (ctx.sealer && (ctx.sealedOf(model) || joins?.joins.some((j) => ctx.sealedOf(j.model)))) {
-		return openRow(ctx, ctx.sealer, model, row, joins, known);
-	}
-	applyRules(row, ctx.rulesOf(model).row);
-	if (joins) {
-		for (const join of joins.joins) {
-			const nested = ctx.rulesOf(join.model).nested;
-			const value = row[join.model.key];
-			if (Array.isArray(value)) for (const item of value) applyRules(item, nested);
-			else if (value) applyRules(value as Row, nested);
-			else row[join.model.key] = join.oneToOne ? null : [];
-		}
-	}
-	return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
-}
-
-/** {@link outputRow} for a row (or joined rows) with sealed fields: converted, then opened. */
-async function openRow(
-	ctx: AdapterContext,
-	sealer: FieldSealer,
-	model: ModelInfo,
-	row: Row,
-	joins: ResolvedJoins | undefined,
-	known: Known | undefined,
-): Promise<Row> {
-	applyRules(row, ctx.rulesOf(model).row);
-	const sm = ctx.sealedOf(model);
-	if (sm) await sealer.output(sm, row, known);
-	for (const join of joins?.joins ?? []) {
-		const nested = ctx.rulesOf(join.model).nested;
-		const joined = ctx.sealedOf(join.model);
-		const value = row[join.model.key];
-		const items = Array.isArray(value) ? (value as Row[]) : value ? [value as Row] : [];
-		if (!value) row[join.model.key] = join.oneToOne ? null : [];
-		for (const item of items) {
-			applyRules(item, nested);
-			if (joined) await sealer.output(joined, item, undefined);
-		}
-	}
-	return model.hasOutputTransform ? applyOutputTransforms(model, row) : row;
-}
-
-/**
- * A call's where clause: its values (more may be pushed after them), shape
- * key fragment and conditions. The conditions are only read to compile a
- * statement, once per shape, so they are worked out then rather than on
- * every call.
- */
-function filter(ctx: AdapterContext, model: ModelInfo, input: Where[] | undefined) {
-	const values: unknown[] = [];
-	const key = normalizeWhere(model, ctx.schema.idKind, input, values);
-	const where = () => {
-		const conditions: Condition[] = [];
-		normalizeWhere(model, ctx.schema.idKind, input, [], conditions);
-		return conditions;
-	};
-	return { values, where, key };
-}
-
-/** The fields a select returns: `select`, plus the base side of each join, which Better Auth keeps. */
-function selectFields(model: ModelInfo, select: string[] | undefined, joins: ResolvedJoins): readonly FieldInfo[] {
-	if (!select || select.length === 0) return model.fields;
-	const fields = new Set(select.map((name) => model.field(name)));
-	for (const join of joins.joins) fields.add(join.from);
-	return model.fields.filter((f) => fields.has(f));
-}
-
-interface FindArgs {
-	where?: Where[] | undefined;
-	select?: string[] | undefined;
-	join?: JoinOption | undefined;
-	limit?: number | undefined;
-	offset?: number | undefined;
-	sortBy?: { field: string; direction: "asc" | "desc" } | undefined;
-}
-
-/** The statement and values of a findOne (`limit 1`) or findMany (a limit, maybe an offset). */
-function findStatement(ctx: AdapterContext, op: "findOne" | "findMany", model: ModelInfo, args: FindArgs) {
-	const { schema } = ctx;
-	const { values, where, key: whereKey } = filter(ctx, model, args.where);
-	const joins = resolveJoins(schema, model, args.join);
-	const fields = selectFields(model, args.select, joins);
-	const sort = args.sortBy
-		? { field: model.field(args.sortBy.field), desc: args.sortBy.direction === "desc" }
-		: undefined;
-	let limit: LimitShape = "one";
-	let offset: Slot | undefined;
-	if (op === "findMany") {
-		limit = { slot: values.push(args.limit ?? schema.defaultLimit) - 1 };
-		if (args.offset !== undefined && args.offset !== null) offset = values.push(args.offset) - 1;
-	}
-	const key = shapeKey(
-		"select",
-		model,
-		whereKey,
-		fieldsKey(model, fields),
-		joins.key,
-		sort ? `${sort.field.key}${sort.desc ? "-" : "+"}` : "",
-		`${limit === "one" ? "1" : "n"}${offset === undefined ? "" : "o"}`,
-	);
-	const stmt = ctx.cache.get(key, () => ({
-		...buildSelect(schema.namespace, { model, where: where(), fields, joins: joins.joins, sort, limit, offset }),
-		read: { model: model.key, single: op === "findOne" },
-	}));
-	return { stmt, values, joins };
 }
 
 /** incrementOne's deltas as values, with the fields they add to and the shape key fragment. */

@@ -12,6 +12,7 @@ import type { Where } from "@better-auth/core/db/adapter";
 import { type Expression, type RawBuilder, type SqlBool, sql } from "kysely";
 import { InvalidValueError } from "../errors.js";
 import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
+import type { AdapterContext } from "./context.js";
 import { assertStorableText, toDb } from "./parameters.js";
 import { itemKey, type Slot } from "./shape.js";
 
@@ -146,4 +147,21 @@ function condition(table: string, c: Condition, param: (slot: Slot) => unknown):
 			return c.insensitive ? sql`lower(${text}) like lower(${value})` : sql`${text} like ${value}`;
 		}
 	}
+}
+
+/**
+ * A call's where clause: its values (more may be pushed after them), shape
+ * key fragment and conditions. The conditions are only read to compile a
+ * statement, once per shape, so they are worked out then rather than on
+ * every call.
+ */
+export function filter(ctx: AdapterContext, model: ModelInfo, input: Where[] | undefined) {
+	const values: unknown[] = [];
+	const key = normalizeWhere(model, ctx.schema.idKind, input, values);
+	const where = () => {
+		const conditions: Condition[] = [];
+		normalizeWhere(model, ctx.schema.idKind, input, [], conditions);
+		return conditions;
+	};
+	return { values, where, key };
 }
