@@ -25,3 +25,4 @@ export { type DriverTestSchema, type DriverTestSchemaOptions, driverTestSchema }
 export { expectNoPreparedStatements } from "./suites/prepared-off.js";
 export { type ConformanceTarget, runConformance } from "./suites/run.js";
 export { type FaultConnectOptions, type FaultTarget, runFaults } from "./suites/run-faults.js";
+export { type ReplicaConformanceTarget, runReplicaConformance } from "./suites/run-replica.js";
