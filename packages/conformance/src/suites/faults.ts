@@ -288,10 +288,12 @@ export function faultsSuite(target: FaultTarget, context: FaultContext) {
 							expect((error as Error).message).toMatch(/may still have run/);
 						}),
 					]);
-					// The timed-out statement still waits on the lock; the next call must not queue behind it.
+					// The timed-out statement still waits on the lock, held until the rollback below: a call queued
+					// behind it would never finish first. The bound only keeps such a failure from hanging, so it
+					// is generous enough for a loaded machine.
 					const started = Date.now();
 					expect(await adapter.count({ model: "user" })).toBe(1);
-					expect(Date.now() - started).toBeLessThan(1_000);
+					expect(Date.now() - started).toBeLessThan(10_000);
 					const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
 					expect(after.rows[0]?.pid).not.toBe(busy);
 					await admin.query("rollback");
