@@ -644,10 +644,13 @@ export function eventsSuite(driver: () => Driver) {
 			const applied = pruning.applyTo({ emailAndPassword: { enabled: true } });
 			const counts = await prune(driver(), applied, { schema: NS, batchSize: 2 });
 			expect(counts.find((c) => c.table.endsWith('"authpg_event" (expired partitions)'))?.rows).toBe(3);
+			// Five rows in batches of two: three statements on the default partition that holds them, and one
+			// (deleting nothing) on the current month's partition when it is partly past retention (its 31st day).
+			const currentPartlyExpired = monthOf(new Date()).getTime() < Date.now() - 30 * DAY;
 			expect(counts.find((c) => c.table === `"${NS}"."authpg_event"`)).toEqual({
 				table: `"${NS}"."authpg_event"`,
 				rows: 5,
-				batches: 3,
+				batches: currentPartlyExpired ? 4 : 3,
 			});
 			expect((await pruning.events.list({ limit: 1000 })).events.length).toBe(before - 8);
 			const { rows } = await driver().query<{ name: string }>(
