@@ -4,6 +4,7 @@ import { callerTransactionSuite } from "./caller-transaction.js";
 import { concurrencySuite } from "./concurrency.js";
 import { driverContractSuite } from "./driver-contract.js";
 import { eventsSuite } from "./events.js";
+import { eventPluginsSuite } from "./events-plugins.js";
 import { identifiersSuite } from "./identifiers.js";
 import { inputSuite } from "./input.js";
 import { joinsSuite } from "./joins.js";
@@ -55,6 +56,7 @@ export function registerOwnSuites(context: SuiteContext): void {
 	migrationAdoptionSuite(context);
 	storesSuite(driver);
 	eventsSuite(driver);
+	eventPluginsSuite(driver);
 	keystoreSuite(driver);
 	callerTransactionSuite(context);
 	concurrencySuite(driver);
