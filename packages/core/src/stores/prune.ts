@@ -120,8 +120,7 @@ export async function prune(
 		eventPartitions = await maintainEventPartitions(driver, namespace, retention, result);
 	}
 	for (const target of pruneTargets(options, pruneOptions)) {
-		const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [target.table]);
-		if (!exists.rows[0]?.t) continue;
+		if (!(await tableExists(driver, target.table))) continue;
 		if (pruneOptions.dryRun) {
 			const { rows } = await driver.query<{ n: number }>(
 				`select count(*)::int as "n" from ${target.table} where ${target.expired}`,
@@ -139,6 +138,8 @@ export async function prune(
 		let rows = 0;
 		let batches = 0;
 		for (const physical of tables) {
+			// A partition another prune dropped meanwhile.
+			if (physical !== target && !(await tableExists(driver, physical.table))) continue;
 			const statement = pruneBatchSql(physical);
 			for (;;) {
 				const { rowCount } = await driver.query(statement, [batch]);
@@ -167,6 +168,11 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
 	return `do $authpg$ declare n bigint; begin\n${loops.join("\n")}\nend $authpg$`;
 }
 
+async function tableExists(driver: Driver, table: string): Promise<boolean> {
+	const { rows } = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [table]);
+	return Boolean(rows[0]?.t);
+}
+
 /** The event log's parent table and the partitions a prune's batches delete from. */
 interface EventPartitions {
 	readonly parent: string;
@@ -189,8 +195,7 @@ async function maintainEventPartitions(
 	result: PruneCount[],
 ): Promise<EventPartitions | undefined> {
 	const parent = sql.id(namespace, EVENT_TABLE).compile(compiler).sql;
-	const exists = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [parent]);
-	if (!exists.rows[0]?.t) return undefined;
+	if (!(await tableExists(driver, parent))) return undefined;
 	const now = new Date();
 	for (let i = 0; i < EVENT_PARTITIONS_AHEAD; i++) {
 		// On failure (the default partition holds rows of that month, or the lock was busy) doctor
