@@ -1,4 +1,4 @@
-import { type AuthEvent, type Driver, prune, type Stores } from "@authpg/core";
+import { type AuthEvent, type Driver, prune, pruneSql, pruneTargets, type Stores } from "@authpg/core";
 import { storesFor } from "@authpg/core/driver";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countingDriver } from "./counting-driver.js";
@@ -267,15 +267,20 @@ export function eventsSuite(driver: () => Driver) {
 			for (const { row } of rows) for (const secret of used) expect(row).not.toContain(secret);
 		});
 
-		it("prune: drops month partitions past retention, deletes older events in batches, keeps partitions ahead", async () => {
-			const DAY = 86_400_000;
+		const DAY = 86_400_000;
+		const monthOf = (at: Date, offset = 0) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
+		const partition = (month: Date) =>
+			`authpg_event_p${month.getUTCFullYear()}${String(month.getUTCMonth() + 1).padStart(2, "0")}`;
+		/**
+		 * An expired month partition (100 days ago) with 3 events, 5 events 40 days old in the default
+		 * partition, and the month two ahead missing: what a 30-day retention's prune must mend.
+		 */
+		const expiredEvents = async () => {
 			const pruning = storesFor(driver(), { schema: NS, events: { retention: 30 * DAY } }, async () => {});
-			const monthOf = (at: Date, offset = 0) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
-			const partition = (month: Date) =>
-				`authpg_event_p${month.getUTCFullYear()}${String(month.getUTCMonth() + 1).padStart(2, "0")}`;
-			const old = monthOf(new Date(Date.now() - 100 * DAY));
+			const oldMonth = monthOf(new Date(Date.now() - 100 * DAY));
+			const old = partition(oldMonth);
 			await driver().query(
-				`create table ${NS}.${partition(old)} partition of ${NS}.authpg_event for values from ('${old.toISOString()}') to ('${monthOf(old, 1).toISOString()}')`,
+				`create table ${NS}.${old} partition of ${NS}.authpg_event for values from ('${oldMonth.toISOString()}') to ('${monthOf(oldMonth, 1).toISOString()}')`,
 				[],
 			);
 			const ahead = partition(monthOf(new Date(), 2));
@@ -288,10 +293,30 @@ export function eventsSuite(driver: () => Driver) {
 				);
 			await seed(100, 3);
 			await seed(40, 5);
-			const before = (await pruning.events.list({ limit: 1000 })).events.length;
-
+			const live = async () => (await pruning.events.list({ limit: 1000 })).events.length;
+			const before = await live();
+			const partitions = async () =>
+				(
+					await driver().query<{ name: string }>(
+						`select c.relname as "name" from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname in ($2, $3)`,
+						[NS, old, ahead],
+					)
+				).rows.map((r) => r.name);
+			expect(await partitions()).toEqual([old]);
 			// As `authpg prune` runs it: from the options applyTo returned, which carry the retention.
 			const applied = pruning.applyTo({ emailAndPassword: { enabled: true } });
+			return {
+				applied,
+				/** After the prune: the expired month dropped, the month ahead back, 8 events fewer. */
+				expectPruned: async () => {
+					expect(await live()).toBe(before - 8);
+					expect(await partitions()).toEqual([ahead]);
+				},
+			};
+		};
+
+		it("prune: drops month partitions past retention, deletes older events in batches, keeps partitions ahead", async () => {
+			const { applied, expectPruned } = await expiredEvents();
 			const counts = await prune(driver(), applied, { schema: NS, batchSize: 2 });
 			expect(counts.find((c) => c.table.endsWith('"authpg_event" (expired partitions)'))?.rows).toBe(3);
 			// Five rows in batches of two: three statements on the default partition that holds them, and one
@@ -302,12 +327,13 @@ export function eventsSuite(driver: () => Driver) {
 				rows: 5,
 				batches: currentPartlyExpired ? 4 : 3,
 			});
-			expect((await pruning.events.list({ limit: 1000 })).events.length).toBe(before - 8);
-			const { rows } = await driver().query<{ name: string }>(
-				`select c.relname as "name" from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname in ($2, $3)`,
-				[NS, partition(old), ahead],
-			);
-			expect(rows.map((r) => r.name)).toEqual([ahead]);
+			await expectPruned();
+		});
+
+		it("the scheduled prune (pruneSql, one statement as pg_cron runs it) does the same", async () => {
+			const { applied, expectPruned } = await expiredEvents();
+			await driver().query(pruneSql(pruneTargets(applied, { schema: NS }), 2), []);
+			await expectPruned();
 		});
 	});
 }

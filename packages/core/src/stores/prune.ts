@@ -55,6 +55,12 @@ export interface PruneTarget {
 	/** The primary key's columns, quoted and comma-separated. */
 	readonly key: string;
 	readonly expired: string;
+	/**
+	 * The table is the event log, range-partitioned by month on `created_at`: its namespace and the
+	 * retention cutoff (SQL on `now()`), so a prune deletes from the partitions, drops whole months past
+	 * the cutoff and creates the months ahead.
+	 */
+	readonly monthPartitions?: { readonly namespace: string; readonly cutoff: string };
 }
 
 const DAY = 86_400_000;
@@ -84,12 +90,13 @@ export function pruneTargets(options: BetterAuthOptions, pruneOptions: PruneOpti
 	);
 	const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
 	if (retention !== undefined) {
-		const retentionSeconds = Math.max(0, Math.floor(retention / 1000));
+		const cutoff = `now() - interval '${Math.max(0, Math.floor(retention / 1000))} seconds'`;
 		targets.push({
 			table: id(ns, EVENT_TABLE),
 			// The whole primary key, so each batch finds its rows through the index, partition by partition.
 			key: `${id("created_at")}, ${id("id")}`,
-			expired: `"created_at" < now() - interval '${retentionSeconds} seconds'`,
+			expired: `"created_at" < ${cutoff}`,
+			monthPartitions: { namespace: ns, cutoff },
 		});
 	}
 	return targets;
@@ -157,15 +164,63 @@ export async function prune(
  * The prune as one SQL command for a scheduler (`pg_cron`): a DO block that
  * deletes each table's expired rows in batches. It runs as one transaction
  * (pg_cron's), so its row locks last until it ends; they are locks on
- * expired rows only.
+ * expired rows only. The event log's batches go to its partitions, as
+ * {@link prune}'s do; its catalog changes (dropping months past retention,
+ * creating the months ahead) come last, each waiting at most
+ * {@link CATALOG_LOCK_TIMEOUT} for its lock, because the lock on the event
+ * table they take is held until the job commits. A month not dropped then
+ * (its lock was busy) is dropped by the next run.
  */
 export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): string {
 	const batch = Math.max(1, Math.floor(batchSize));
-	const loops = targets.map(
-		(t) =>
-			`  if to_regclass('${t.table.replace(/'/g, "''")}') is not null then loop execute $q$${pruneBatchSql(t).replace("$1", String(batch))}$q$; get diagnostics n = row_count; exit when n < ${batch}; end loop; end if;`,
-	);
-	return `do $authpg$ declare n bigint; begin\n${loops.join("\n")}\nend $authpg$`;
+	const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+	const deleteLoop = (statement: string) =>
+		`loop execute ${statement}; get diagnostics n = row_count; exit when n < ${batch}; end loop;`;
+	const loops: string[] = [];
+	const catalog: string[] = [];
+	for (const t of targets) {
+		const exists = `to_regclass(${literal(t.table)}) is not null`;
+		if (!t.monthPartitions) {
+			loops.push(`  if ${exists} then ${deleteLoop(`$q$${pruneBatchSql(t).replace("$1", String(batch))}$q$`)} end if;`);
+			continue;
+		}
+		const { namespace, cutoff } = t.monthPartitions;
+		// The batch statement with the partition's name (regclass text, quoted as needed) in place of the table.
+		const [before, between, after] = pruneBatchSql({ ...t, table: "\u0000" })
+			.replace("$1", String(batch))
+			.split("\u0000");
+		const bound = (edge: "FROM" | "TO") =>
+			`(regexp_match(pg_get_expr(c.relpartbound, c.oid), '${edge} \\(''([^'']+)''\\)'))[1]::timestamptz`;
+		loops.push(
+			`  if ${exists} then
+    for p in select c.oid::regclass::text as t, ${bound("FROM")} as lo, ${bound("TO")} as hi
+               from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = ${literal(t.table)}::regclass loop
+      if p.hi <= ${cutoff} then expired := expired || p.t;
+      elsif p.lo is null or p.lo < ${cutoff} then ${deleteLoop(`$q$${before}$q$ || p.t || $q$${between}$q$ || p.t || $q$${after}$q$`)}
+      end if;
+    end loop;
+  end if;`,
+		);
+		catalog.push(
+			`  if ${exists} then
+    perform set_config('lock_timeout', ${literal(CATALOG_LOCK_TIMEOUT)}, true);
+    foreach part in array expired loop
+      begin execute 'drop table if exists ' || part; exception when lock_not_available then null; end;
+    end loop;
+    for i in 0..${EVENT_PARTITIONS_AHEAD - 1} loop
+      starts := date_trunc('month', now() at time zone 'UTC') + make_interval(months => i);
+      begin
+        execute format('create table if not exists %I.%I partition of %s for values from (%L) to (%L)', ${literal(namespace)},
+          ${literal(`${EVENT_TABLE}_p`)} || to_char(starts, 'YYYYMM'), ${literal(t.table)},
+          to_char(starts, 'YYYY-MM-DD"T00:00:00Z"'), to_char(starts + interval '1 month', 'YYYY-MM-DD"T00:00:00Z"'));
+      exception when lock_not_available or check_violation then null;
+      end;
+    end loop;
+  end if;`,
+		);
+	}
+	const declarations = catalog.length ? " p record; expired text[] := '{}'; part text; starts timestamp; i int;" : "";
+	return `do $authpg$ declare n bigint;${declarations} begin\n${[...loops, ...catalog].join("\n")}\nend $authpg$`;
 }
 
 async function tableExists(driver: Driver, table: string): Promise<boolean> {
