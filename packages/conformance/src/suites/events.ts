@@ -330,6 +330,20 @@ export function eventsSuite(driver: () => Driver) {
 			await expectPruned();
 		});
 
+		it("two prunes at once both finish, and between them remove each expired event once", async () => {
+			const { applied, expectPruned } = await expiredEvents();
+			const both = await Promise.all([
+				prune(driver(), applied, { schema: NS, batchSize: 2 }),
+				prune(driver(), applied, { schema: NS, batchSize: 2 }),
+			]);
+			const removed = both
+				.flat()
+				.filter((c) => c.table.startsWith(`"${NS}"."authpg_event"`))
+				.reduce((sum, c) => sum + c.rows, 0);
+			expect(removed).toBe(8);
+			await expectPruned();
+		});
+
 		it("the scheduled prune (pruneSql, one statement as pg_cron runs it) does the same", async () => {
 			const { applied, expectPruned } = await expiredEvents();
 			await driver().query(pruneSql(pruneTargets(applied, { schema: NS }), 2), []);

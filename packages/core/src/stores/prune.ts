@@ -255,7 +255,8 @@ async function maintainEventPartitions(
 	for (let i = 0; i < EVENT_PARTITIONS_AHEAD; i++) {
 		// On failure (the default partition holds rows of that month, or the lock was busy) doctor
 		// reports it; events for that month keep landing in the default partition meanwhile.
-		await catalogChange(driver, eventPartitionStep(namespace, monthStart(now, i)).sql);
+		const step = eventPartitionStep(namespace, monthStart(now, i)).sql;
+		await catalogChange(driver, (q) => q.query(step, []));
 	}
 	if (retentionMs === undefined) return undefined;
 	// Which partitions lie wholly before the cutoff and which only begin before it, by the server's clock,
@@ -274,12 +275,18 @@ async function maintainEventPartitions(
 	for (const row of rows) {
 		const name = sql.id(namespace, row.name).compile(compiler).sql;
 		if (row.expired) {
-			const { rows: counted } = await driver.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, []);
-			if (await catalogChange(driver, `drop table if exists ${name}`)) {
-				dropped += Number(counted[0]?.n ?? 0);
+			// Counted first, outside the drop's transaction: holding the partition's lock while the DROP
+			// waits for the parent's would deadlock with another prune dropping it. Its rows count only
+			// where the DROP (no IF EXISTS) succeeds: a partition another prune dropped first is
+			// counted there, once; a prune that finds it gone carries on.
+			const counted = await driver
+				.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, [])
+				.catch(() => undefined);
+			if (counted && (await catalogChange(driver, (q) => q.query(`drop table ${name}`, []))) !== undefined) {
+				dropped += Number(counted.rows[0]?.n ?? 0);
 				continue;
 			}
-			// Not dropped now (its lock was busy): the batches delete its rows instead.
+			// Not dropped now (its lock was busy, or it is gone): the batches delete what rows it has.
 		}
 		if (row.expiring) expiring.push(name);
 	}
@@ -294,17 +301,15 @@ async function maintainEventPartitions(
  */
 const CATALOG_LOCK_TIMEOUT = "500ms";
 
-/** Run a partition create or drop under {@link CATALOG_LOCK_TIMEOUT}; false if it did not happen. */
-async function catalogChange(driver: Driver, statement: string): Promise<boolean> {
+/** Run a partition create or drop under {@link CATALOG_LOCK_TIMEOUT}; undefined if it did not happen. */
+async function catalogChange<T>(driver: Driver, change: (q: Driver) => Promise<T>): Promise<T | undefined> {
 	try {
-		if (!driver.capabilities.transactions) await driver.query(statement, []);
-		else
-			await driver.transaction(async (tx) => {
-				await tx.query(`set local lock_timeout = '${CATALOG_LOCK_TIMEOUT}'`, []);
-				await tx.query(statement, []);
-			});
-		return true;
+		if (!driver.capabilities.transactions) return await change(driver);
+		return await driver.transaction(async (tx) => {
+			await tx.query(`set local lock_timeout = '${CATALOG_LOCK_TIMEOUT}'`, []);
+			return change(tx);
+		});
 	} catch {
-		return false;
+		return undefined;
 	}
 }
