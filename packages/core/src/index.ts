@@ -102,6 +102,7 @@ export {
 } from "./stores/events.js";
 export { PrimaryReadsUnsupportedError } from "./stores/primary-reads.js";
 export {
+	dollarQuoted,
 	type PruneCount,
 	type PruneOptions,
 	type PruneTarget,

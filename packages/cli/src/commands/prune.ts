@@ -3,7 +3,7 @@
  * schedule the same with pg_cron (`--schedule`).
  */
 import { resolve } from "node:path";
-import { prune, pruneSql, pruneTargets } from "@authpg/core";
+import { dollarQuoted, prune, pruneSql, pruneTargets } from "@authpg/core";
 import type { PruneFlags } from "../args.js";
 import { loadProject } from "../config.js";
 import { connect, describeDatabase } from "../connection.js";
@@ -40,7 +40,7 @@ export async function pruneCommand(flags: PruneFlags): Promise<ExitCode> {
 						`pg_cron on this server belongs to database "${elsewhere}", not "${found?.database}" (${where}): nothing was scheduled. Run this SQL connected to "${elsewhere}" (pg_cron 1.4 or later), or run the prune on "${flags.schedule}" with your own scheduler (authpg prune):`,
 					);
 					out(
-						`select cron.schedule_in_database(${literal(job)}, ${literal(flags.schedule)}, $authpg_prune$${sql}$authpg_prune$, ${literal(found?.database ?? "")});`,
+						`select cron.schedule_in_database(${literal(job)}, ${literal(flags.schedule)}, ${dollarQuoted(sql, "authpg_prune")}, ${literal(found?.database ?? "")});`,
 					);
 					return Exit.pending;
 				}

@@ -1,4 +1,4 @@
-import { type Driver, planMigrations, postgresAdapter } from "@authpg/core";
+import { type Driver, planMigrations, postgresAdapter, pruneSql, pruneTargets } from "@authpg/core";
 import type { BetterAuthOptions } from "better-auth";
 import { betterAuth } from "better-auth";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,8 @@ const NS = "authpg_identifiers";
  * comment markers and upper case. Each must be one quoted identifier.
  */
 const USER_TABLE = 'Us"er; DROP TABLE sentinel; --';
-const SESSION_TABLE = "Sess ion's";
+// `$q$` and `$authpg$`: the tags the scheduled prune script would dollar-quote its statements with.
+const SESSION_TABLE = "Sess ion's $q$ $authpg$";
 const names = {
 	user: {
 		modelName: USER_TABLE,
@@ -113,6 +114,35 @@ export function identifiersSuite(driver: () => Driver) {
 			expect(sentinel.rows[0]).toEqual({ exists: `${NS}.sentinel` });
 		});
 
+		it("the scheduled prune script (pg_cron's) runs on these names and deletes only the expired sessions", async () => {
+			const created = await adapter.create<{ id: string }>({
+				model: "user",
+				data: user({ email: "prune@example.com" }),
+			});
+			for (const [token, offset] of [
+				["expired", -60_000],
+				["live", 60_000],
+			] as const) {
+				await adapter.create({
+					model: "session",
+					data: {
+						userId: created.id,
+						token,
+						expiresAt: new Date(Date.now() + offset),
+						createdAt: new Date(),
+						updatedAt: new Date(),
+					},
+				});
+			}
+			await driver().query(pruneSql(pruneTargets(names, { schema: NS })), []);
+			const left = await adapter.findMany<{ token: string }>({
+				model: "session",
+				where: [{ field: "userId", value: created.id }],
+			});
+			expect(left.map((s) => s.token)).toEqual(["live"]);
+			await adapter.delete({ model: "user", where: [{ field: "id", value: created.id }] });
+		});
+
 		it("Better Auth signs up, signs in and reads the session through these tables", async () => {
 			const auth = betterAuth({
 				...names,
@@ -136,7 +166,7 @@ export function identifiersSuite(driver: () => Driver) {
 			const session = await auth.api.getSession({ headers: new Headers({ cookie }) });
 			expect(session?.user.email).toBe("quoted@example.com");
 			const { rows } = await driver().query<{ n: string }>(
-				`select count(*) as n from ${NS}."Sess ion's" s join ${NS}."Us""er; DROP TABLE sentinel; --" u on u.id = s."User ""Id"""
+				`select count(*) as n from ${NS}."Sess ion's $q$ $authpg$" s join ${NS}."Us""er; DROP TABLE sentinel; --" u on u.id = s."User ""Id"""
 				  where u."E-Mail; x" = $1`,
 				["quoted@example.com"],
 			);

@@ -181,7 +181,9 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
 	for (const t of targets) {
 		const exists = `to_regclass(${literal(t.table)}) is not null`;
 		if (!t.monthPartitions) {
-			loops.push(`  if ${exists} then ${deleteLoop(`$q$${pruneBatchSql(t).replace("$1", String(batch))}$q$`)} end if;`);
+			loops.push(
+				`  if ${exists} then ${deleteLoop(dollarQuoted(pruneBatchSql(t).replace("$1", String(batch))))} end if;`,
+			);
 			continue;
 		}
 		const { namespace, cutoff } = t.monthPartitions;
@@ -196,7 +198,7 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
     for p in select c.oid::regclass::text as t, ${bound("FROM")} as lo, ${bound("TO")} as hi
                from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = ${literal(t.table)}::regclass loop
       if p.hi <= ${cutoff} then expired := expired || p.t;
-      elsif p.lo is null or p.lo < ${cutoff} then ${deleteLoop(`$q$${before}$q$ || p.t || $q$${between}$q$ || p.t || $q$${after}$q$`)}
+      elsif p.lo is null or p.lo < ${cutoff} then ${deleteLoop(`${dollarQuoted(before!)} || p.t || ${dollarQuoted(between!)} || p.t || ${dollarQuoted(after!)}`)}
       end if;
     end loop;
   end if;`,
@@ -220,7 +222,17 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
 		);
 	}
 	const declarations = catalog.length ? " p record; expired text[] := '{}'; part text; starts timestamp; i int;" : "";
-	return `do $authpg$ declare n bigint;${declarations} begin\n${[...loops, ...catalog].join("\n")}\nend $authpg$`;
+	return `do ${dollarQuoted(` declare n bigint;${declarations} begin\n${[...loops, ...catalog].join("\n")}\nend `, "authpg")}`;
+}
+
+/**
+ * `text` as a dollar-quoted SQL string whose tag (`$q$`, or `$authpg$`…) it does not contain: table
+ * names come from the app's config and may hold any characters, a tag included.
+ */
+export function dollarQuoted(text: string, tag = "q"): string {
+	let quote = `$${tag}$`;
+	while (text.includes(quote)) quote = `${quote.slice(0, -1)}_$`;
+	return `${quote}${text}${quote}`;
 }
 
 async function tableExists(driver: Driver, table: string): Promise<boolean> {
