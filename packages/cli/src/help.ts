@@ -1,6 +1,6 @@
 /**
- * The CLI's help texts: the overview and one page per command, in Better
- * Auth CLI's layout (usage, options, examples).
+ * The CLI's help texts: the overview and one page per command (usage, what
+ * it does, options), as `authpg --help` and `authpg <command> --help` print them.
  */
 import type { Command } from "./args.js";
 

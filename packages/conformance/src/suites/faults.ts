@@ -290,12 +290,8 @@ export function faultsSuite(target: FaultTarget, context: FaultContext) {
 					]);
 					// The timed-out statement still waits on the lock, held until the rollback below: a call queued
 					// behind it would never answer first. The 10 s only turns such a hang into a failure.
-					let timer: ReturnType<typeof setTimeout> | undefined;
-					const queued = new Promise((resolve) => {
-						timer = setTimeout(() => resolve("still waiting after 10 s"), 10_000);
-					});
+					const queued = new Promise((resolve) => setTimeout(resolve, 10_000, "still waiting after 10 s").unref());
 					expect(await Promise.race([adapter.count({ model: "user" }), queued])).toBe(1);
-					clearTimeout(timer);
 					const after = await driver.query<{ pid: number }>("select pg_backend_pid() as pid", []);
 					expect(after.rows[0]?.pid).not.toBe(busy);
 					await admin.query("rollback");

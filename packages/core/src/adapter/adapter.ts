@@ -11,15 +11,15 @@ import type { DBAdapter, DBTransactionAdapter, Where } from "@better-auth/core/d
 import type { Driver } from "../driver/contract.js";
 import { AuthpgError, InvalidValueError, SealedFieldQueryError, toQueryError } from "../errors.js";
 import { planFresh, planSql } from "../migrations/plan.js";
-import type { FieldInfo, ModelInfo, SchemaOptions } from "../model.js";
+import type { ModelInfo, SchemaOptions } from "../model.js";
 import { type Companion, type CompanionCreate, CREATE_WITH_COMPANION, type CreateArgs } from "./companion.js";
 import { AdapterContext } from "./context.js";
 import { lockEmailInTransaction } from "./email-lock.js";
 import { type FindArgs, findStatement } from "./find.js";
-import { type Assignments, assign, inputValue, updateColumns } from "./input.js";
+import { type Assignments, assign, increments, inputValue, updateColumns } from "./input.js";
 import { outputRow } from "./rows.js";
 import type { FieldSealer, Known, SealedModel } from "./sealed-fields.js";
-import { fieldsKey, type ShapeOperation, type Slot, shapeKey } from "./shape.js";
+import { fieldsKey, type ShapeOperation, shapeKey } from "./shape.js";
 import {
 	buildConsumeOne,
 	buildCount,
@@ -66,22 +66,6 @@ function run(driver: Driver, op: string, model: ModelInfo, stmt: Statement, valu
 	return driver.query<Row>(stmt.sql, params, stmt).catch((error: unknown) => {
 		throw toQueryError(op, model.key, error);
 	});
-}
-
-/** incrementOne's deltas as values, with the fields they add to and the shape key fragment. */
-function increments(model: ModelInfo, increment: Record<string, unknown> | undefined, values: unknown[]) {
-	const fields: FieldInfo[] = [];
-	const slots: Slot[] = [];
-	for (const [name, delta] of Object.entries(increment ?? {})) {
-		const field = model.field(name);
-		if (typeof delta !== "number" || !Number.isFinite(delta)) {
-			throw new InvalidValueError(`incrementOne on "${model.key}.${field.key}" needs a finite number delta.`);
-		}
-		fields.push(field);
-		slots.push(values.push(delta) - 1);
-	}
-	// In the order given, which is the order of the SET list: never "*" (fieldsKey), whose order is the model's.
-	return { fields, slots, key: fields.map((f) => f.key).join(",") };
 }
 
 const NOTHING_SET: Assignments = { fields: [], slots: [], key: "" };

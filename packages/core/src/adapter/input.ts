@@ -3,6 +3,7 @@
  * `onUpdate`, ISO strings to dates and `transform.input`, then each value
  * turned into a parameter. Synchronous unless a transform is async.
  */
+import { InvalidValueError } from "../errors.js";
 import type { FieldInfo, IdKind, ModelInfo } from "../model.js";
 import { toDb } from "./parameters.js";
 import type { Slot } from "./shape.js";
@@ -91,4 +92,20 @@ export function updateColumns(
 		inputs.push({ field, value: inputValue(field, value, "update") });
 	}
 	return seal ? seal(inputs).then((sealed) => assign(idKind, sealed, values)) : assign(idKind, inputs, values);
+}
+
+/** incrementOne's deltas as values, with the fields they add to and the shape key fragment. */
+export function increments(model: ModelInfo, increment: Record<string, unknown> | undefined, values: unknown[]) {
+	const fields: FieldInfo[] = [];
+	const slots: Slot[] = [];
+	for (const [name, delta] of Object.entries(increment ?? {})) {
+		const field = model.field(name);
+		if (typeof delta !== "number" || !Number.isFinite(delta)) {
+			throw new InvalidValueError(`incrementOne on "${model.key}.${field.key}" needs a finite number delta.`);
+		}
+		fields.push(field);
+		slots.push(values.push(delta) - 1);
+	}
+	// In the order given, which is the order of the SET list: never "*" (fieldsKey), whose order is the model's.
+	return { fields, slots, key: fields.map((f) => f.key).join(",") };
 }

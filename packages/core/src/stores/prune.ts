@@ -120,13 +120,14 @@ export async function prune(
 ): Promise<PruneCount[]> {
 	const batch = Math.max(1, Math.floor(pruneOptions.batchSize ?? 5000));
 	const result: PruneCount[] = [];
+	const targets = pruneTargets(options, pruneOptions);
 	let eventPartitions: EventPartitions | undefined;
 	if (!pruneOptions.dryRun) {
 		const namespace = compileSchema(options, pruneOptions).namespace;
-		const retention = pruneOptions.eventRetentionMs ?? eventRetentionIn(options);
-		eventPartitions = await maintainEventPartitions(driver, namespace, retention, result);
+		const cutoff = targets.find((t) => t.monthPartitions)?.monthPartitions?.cutoff;
+		eventPartitions = await maintainEventPartitions(driver, namespace, cutoff, result);
 	}
-	for (const target of pruneTargets(options, pruneOptions)) {
+	for (const target of targets) {
 		if (!(await tableExists(driver, target.table))) continue;
 		if (pruneOptions.dryRun) {
 			const { rows } = await driver.query<{ n: number }>(
@@ -173,7 +174,7 @@ export async function prune(
  */
 export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): string {
 	const batch = Math.max(1, Math.floor(batchSize));
-	const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+	const literal = (text: string) => sql.lit(text).compile(compiler).sql;
 	const deleteLoop = (statement: string) =>
 		`loop execute ${statement}; get diagnostics n = row_count; exit when n < ${batch}; end loop;`;
 	const loops: string[] = [];
@@ -191,11 +192,9 @@ export function pruneSql(targets: readonly PruneTarget[], batchSize = 5000): str
 		const [before, between, after] = pruneBatchSql({ ...t, table: "\u0000" })
 			.replace("$1", String(batch))
 			.split("\u0000");
-		const bound = (edge: "FROM" | "TO") =>
-			`(regexp_match(pg_get_expr(c.relpartbound, c.oid), '${edge} \\(''([^'']+)''\\)'))[1]::timestamptz`;
 		loops.push(
 			`  if ${exists} then
-    for p in select c.oid::regclass::text as t, ${bound("FROM")} as lo, ${bound("TO")} as hi
+    for p in select c.oid::regclass::text as t, ${partitionBound("FROM")} as lo, ${partitionBound("TO")} as hi
                from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = ${literal(t.table)}::regclass loop
       if p.hi <= ${cutoff} then expired := expired || p.t;
       elsif p.lo is null or p.lo < ${cutoff} then ${deleteLoop(`${dollarQuoted(before!)} || p.t || ${dollarQuoted(between!)} || p.t || ${dollarQuoted(after!)}`)}
@@ -235,6 +234,10 @@ export function dollarQuoted(text: string, tag = "q"): string {
 	return `${quote}${text}${quote}`;
 }
 
+/** A partition's lower (`FROM`) or upper (`TO`) bound, from `pg_class c`; null for the default partition. */
+const partitionBound = (edge: "FROM" | "TO") =>
+	`(regexp_match(pg_get_expr(c.relpartbound, c.oid), '${edge} \\(''([^'']+)''\\)'))[1]::timestamptz`;
+
 async function tableExists(driver: Driver, table: string): Promise<boolean> {
 	const { rows } = await driver.query<{ t: string | null }>("select to_regclass($1)::text as t", [table]);
 	return Boolean(rows[0]?.t);
@@ -258,7 +261,7 @@ interface EventPartitions {
 async function maintainEventPartitions(
 	driver: Driver,
 	namespace: string,
-	retentionMs: number | undefined,
+	cutoff: string | undefined,
 	result: PruneCount[],
 ): Promise<EventPartitions | undefined> {
 	const parent = sql.id(namespace, EVENT_TABLE).compile(compiler).sql;
@@ -267,34 +270,31 @@ async function maintainEventPartitions(
 	for (let i = 0; i < EVENT_PARTITIONS_AHEAD; i++) {
 		// On failure (the default partition holds rows of that month, or the lock was busy) doctor
 		// reports it; events for that month keep landing in the default partition meanwhile.
-		const step = eventPartitionStep(namespace, monthStart(now, i)).sql;
-		await catalogChange(driver, (q) => q.query(step, []));
+		await catalogChange(driver, eventPartitionStep(namespace, monthStart(now, i)).sql);
 	}
-	if (retentionMs === undefined) return undefined;
+	if (cutoff === undefined) return undefined;
 	// Which partitions lie wholly before the cutoff and which only begin before it, by the server's clock,
 	// the one the batches' condition uses.
 	const { rows } = await driver.query<{ name: string; expired: boolean; expiring: boolean }>(
-		`select p.name as "name", coalesce(p.upper <= p.cutoff, false) as "expired", coalesce(p.lower < p.cutoff, true) as "expiring"
-		   from (select c.relname as name, now() - make_interval(secs => $2) as cutoff,
-		                (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz as lower,
-		                (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz as upper
+		`select p.name as "name", coalesce(p.upper <= ${cutoff}, false) as "expired", coalesce(p.lower < ${cutoff}, true) as "expiring"
+		   from (select c.relname as name, ${partitionBound("FROM")} as lower, ${partitionBound("TO")} as upper
 		           from pg_inherits i join pg_class c on c.oid = i.inhrelid
 		          where i.inhparent = $1::regclass) as p`,
-		[parent, Math.max(0, Math.floor(retentionMs / 1000))],
+		[parent],
 	);
 	let dropped = 0;
 	const expiring: string[] = [];
 	for (const row of rows) {
 		const name = sql.id(namespace, row.name).compile(compiler).sql;
 		if (row.expired) {
-			// Counted first, outside the drop's transaction: holding the partition's lock while the DROP
-			// waits for the parent's would deadlock with another prune dropping it. Its rows count only
-			// where the DROP (no IF EXISTS) succeeds: a partition another prune dropped first is
-			// counted there, once; a prune that finds it gone carries on.
+			// Counted outside the drop's transaction (holding the partition's lock while the DROP waits for
+			// the parent's would deadlock with another prune dropping it), and only where the DROP (no IF
+			// EXISTS) succeeds: a partition another prune dropped first counts there, once; a prune that
+			// finds it gone carries on.
 			const counted = await driver
 				.query<{ n: string }>(`select count(*)::text as "n" from ${name}`, [])
 				.catch(() => undefined);
-			if (counted && (await catalogChange(driver, (q) => q.query(`drop table ${name}`, []))) !== undefined) {
+			if (counted && (await catalogChange(driver, `drop table ${name}`))) {
 				dropped += Number(counted.rows[0]?.n ?? 0);
 				continue;
 			}
@@ -313,15 +313,17 @@ async function maintainEventPartitions(
  */
 const CATALOG_LOCK_TIMEOUT = "500ms";
 
-/** Run a partition create or drop under {@link CATALOG_LOCK_TIMEOUT}; undefined if it did not happen. */
-async function catalogChange<T>(driver: Driver, change: (q: Driver) => Promise<T>): Promise<T | undefined> {
+/** Run a partition create or drop under {@link CATALOG_LOCK_TIMEOUT}; false if it did not happen. */
+async function catalogChange(driver: Driver, statement: string): Promise<boolean> {
 	try {
-		if (!driver.capabilities.transactions) return await change(driver);
-		return await driver.transaction(async (tx) => {
-			await tx.query(`set local lock_timeout = '${CATALOG_LOCK_TIMEOUT}'`, []);
-			return change(tx);
-		});
+		if (!driver.capabilities.transactions) await driver.query(statement, []);
+		else
+			await driver.transaction(async (tx) => {
+				await tx.query(`set local lock_timeout = '${CATALOG_LOCK_TIMEOUT}'`, []);
+				await tx.query(statement, []);
+			});
+		return true;
 	} catch {
-		return undefined;
+		return false;
 	}
 }
